@@ -1,0 +1,193 @@
+//! Command-line definitions (clap only; no behaviour here).
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// PostgreSQL schema migrations: numbered SQL files, applied in order,
+/// each in a transaction with its tracking row, one runner at a time.
+#[derive(Debug, Parser)]
+#[command(name = "pgshift", version, about, max_term_width = 100)]
+#[command(after_help = "Examples:
+  pgshift up                       apply pending migrations (local dev database if none is configured)
+  pgshift status                   show every version and its state
+  pgshift --database-url postgresql://app@db.internal/users verify
+  pgshift new \"add user avatars\"   write the next migration and its rollback
+
+Connection precedence: --database-url, DATABASE_URL, pgshift.toml database_url, PG* variables,
+then the local development database. A .env file in the working folder is read but never
+overrides the real environment.")]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command understands.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Migration folder [env: PGSHIFT_DIR] [default: migration_scripts]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+
+    /// Database URL, e.g. postgresql://user@host:5432/db [env: DATABASE_URL]
+    #[arg(long, global = true, value_name = "URL")]
+    pub database_url: Option<String>,
+
+    /// Config file [env: PGSHIFT_CONFIG] [default: ./pgshift.toml if present]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Schema of the tracking table [env: PGSHIFT_SCHEMA] [default: public]
+    #[arg(long, global = true)]
+    pub schema: Option<String>,
+
+    /// Name of the tracking table [env: PGSHIFT_TABLE] [default: schema_migrations]
+    #[arg(long, global = true)]
+    pub table: Option<String>,
+
+    /// How long to wait for another run's lock, e.g. 60s, 2m [default: 60s]
+    #[arg(long, global = true, value_name = "DURATION")]
+    pub lock_wait: Option<String>,
+
+    /// lock_timeout for migration statements; 0 disables [default: 5s]
+    #[arg(long, global = true, value_name = "DURATION")]
+    pub lock_timeout: Option<String>,
+
+    /// statement_timeout for migration statements; 0 disables [default: server's]
+    #[arg(long, global = true, value_name = "DURATION")]
+    pub statement_timeout: Option<String>,
+
+    /// Retries of a migration that hit a lock timeout or deadlock [default: 3]
+    #[arg(long, global = true, value_name = "N")]
+    pub max_retries: Option<u32>,
+
+    /// Print machine-readable JSON on stdout
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// When to use colour (NO_COLOR is respected)
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+
+    /// Print only results and errors
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+}
+
+/// Colour choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when writing to a terminal and NO_COLOR is unset.
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply pending migrations in order
+    #[command(after_help = "Examples:
+  pgshift up                     apply everything pending
+  pgshift up --to 003            apply up to and including 003
+  pgshift up --dry-run > plan.sql   print the SQL (psql-runnable), change nothing
+  pgshift up --resume            continue a failed no-transaction migration")]
+    Up(UpArgs),
+
+    /// Show every migration: applied, pending, modified, missing, failed
+    #[command(after_help = "Examples:
+  pgshift status
+  pgshift status --json | jq '.migrations[] | select(.state == \"pending\")'")]
+    Status,
+
+    /// Check applied migrations against the files; non-zero exit on any difference
+    #[command(after_help = "Examples:
+  pgshift verify                 exit 3 if an applied migration was edited or is missing
+  pgshift verify --json")]
+    Verify,
+
+    /// Roll back the newest applied migrations with their rollback_NNN.sql files
+    #[command(after_help = "Examples:
+  pgshift rollback               roll back the newest migration (asks to confirm)
+  pgshift rollback --steps 2 --yes
+  pgshift rollback --to 001      roll back everything after 001
+  pgshift rollback --dry-run")]
+    Rollback(RollbackArgs),
+
+    /// Write the next-numbered migration and its rollback
+    #[command(after_help = "Examples:
+  pgshift new \"add user avatars\"
+  pgshift new \"index users by last login\" --no-transaction")]
+    New(NewArgs),
+
+    /// Manage the local development database under .pgshift/
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  pgshift dev start
+  psql \"$(pgshift dev url)\"
+  pgshift dev stop"
+    )]
+    Dev(DevCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// Apply up to and including this version
+    #[arg(long, value_name = "VERSION")]
+    pub to: Option<String>,
+    /// Print the SQL that would run (psql-runnable) and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Run even though an applied migration's file changed
+    #[arg(long)]
+    pub allow_modified: bool,
+    /// Run even though applied migrations have no file
+    #[arg(long)]
+    pub allow_missing: bool,
+    /// Apply pending migrations older than the newest applied one
+    #[arg(long)]
+    pub allow_out_of_order: bool,
+    /// Continue a failed no-transaction migration at the statement that failed
+    #[arg(long)]
+    pub resume: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// How many of the newest applied migrations to roll back [default: 1]
+    #[arg(long, value_name = "N", conflicts_with = "to")]
+    pub steps: Option<usize>,
+    /// Roll back every migration applied after this version
+    #[arg(long, value_name = "VERSION")]
+    pub to: Option<String>,
+    /// Print the SQL that would run and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask for confirmation
+    #[arg(long, short)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// What the migration does, e.g. "add user avatars"
+    pub description: String,
+    /// Mark it to run outside a transaction (CREATE INDEX CONCURRENTLY)
+    #[arg(long)]
+    pub no_transaction: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DevCommand {
+    /// Create (first time) and start the local development database
+    Start,
+    /// Stop it
+    Stop,
+    /// Say whether it is running, and where
+    Status,
+    /// Print its URL (starting it if needed)
+    Url,
+}

@@ -1,0 +1,198 @@
+//! One file per command: take settings and the output, make one or two core
+//! calls, render the result. Logic that loops over migrations belongs in
+//! `pgshift-core`, not here.
+
+mod dev;
+mod new;
+mod rollback;
+mod status;
+mod up;
+
+use crate::args::{Cli, Command};
+use crate::exit::ExitStatus;
+use crate::output::{Output, Style};
+use crate::render::failure::Failure;
+use crate::render::problem::Problem;
+use crate::settings::Settings;
+use pgshift_core::connect::ConnectionSettings;
+use pgshift_core::dev::DevDatabase;
+use pgshift_core::executor::{Direction, Event};
+use pgshift_core::migration::MigrationSet;
+use pgshift_core::migrator::{Migrator, Progress};
+
+/// Runs the command and reports any failure; returns the exit status.
+pub fn run(cli: Cli, out: &mut Output) -> ExitStatus {
+    let result = Settings::resolve(&cli.global)
+        .map_err(|e| Failure::new(ExitStatus::Validation, Problem::error(format!("{:#}", e.0))))
+        .and_then(|settings| match cli.command {
+            Command::Up(args) => up::run(&settings, &args, out),
+            Command::Status => status::status(&settings, out),
+            Command::Verify => status::verify(&settings, out),
+            Command::Rollback(args) => rollback::run(&settings, &args, out),
+            Command::New(args) => new::run(&settings, &args, out),
+            Command::Dev(command) => dev::run(&settings, &command, out),
+        });
+    match result {
+        Ok(status) => status,
+        Err(failure) => {
+            report(out, &failure);
+            failure.status
+        }
+    }
+}
+
+/// Prints a failure: diagnostics on stderr, or a JSON document on stdout.
+fn report(out: &mut Output, failure: &Failure) {
+    if out.json {
+        out.json_value(&serde_json::json!({
+            "ok": false,
+            "exit_code": failure.status as u8,
+            "completed": failure.completed,
+            "errors": failure.problems.iter().map(Problem::to_json).collect::<Vec<_>>(),
+        }));
+        return;
+    }
+    for problem in &failure.problems {
+        out.diagnostic(problem.render(out.color));
+    }
+    if !failure.completed.is_empty() {
+        let versions: Vec<String> = failure
+            .completed
+            .iter()
+            .map(|o| o.version.to_string())
+            .collect();
+        out.diagnostic(format!(
+            "{} migration(s) completed before the failure and stay applied: {}\n",
+            versions.len(),
+            versions.join(", ")
+        ));
+    }
+}
+
+/// Loads the migration folder; nothing touches a database before this.
+fn load_set(settings: &Settings) -> Result<MigrationSet, Failure> {
+    MigrationSet::load(&settings.dir).map_err(|e| Failure::from(pgshift_core::Error::from(e)))
+}
+
+/// Resolves where to connect; with nothing configured, starts the local
+/// development database and says so on stderr.
+fn connection(settings: &Settings, out: &mut Output) -> Result<ConnectionSettings, Failure> {
+    let config_url = settings
+        .config
+        .database_url
+        .as_deref()
+        .zip(settings.config.path.as_deref());
+    let resolved =
+        ConnectionSettings::resolve(settings.database_url.as_deref(), config_url, &settings.env)
+            .map_err(|e| Failure::from(pgshift_core::Error::from(e)))?;
+    if let Some(connection) = resolved {
+        return Ok(connection);
+    }
+    let dev = DevDatabase::new(&settings.project_dir);
+    let connection = dev.ensure().map_err(|e| {
+        Failure::new(
+            ExitStatus::Internal,
+            Problem::error(e.to_string()).with_help(
+                "no database is configured (--database-url, DATABASE_URL, PG* variables), so pgshift tried its local development database",
+            ),
+        )
+    })?;
+    out.progress(format!(
+        "{} no database configured; using the local development database {}",
+        out.paint(Style::Dim, "note:"),
+        connection.redacted()
+    ));
+    Ok(connection)
+}
+
+/// Loads the set, then connects: the two steps every database command takes.
+fn migrator(settings: &Settings, out: &mut Output) -> Result<Migrator, Failure> {
+    let set = load_set(settings)?;
+    let connection = connection(settings, out)?;
+    Ok(Migrator::new(
+        set,
+        settings.table.clone(),
+        connection,
+        settings.run.clone(),
+    ))
+}
+
+/// Shows progress events as lines on stderr.
+fn show_progress(out: &mut Output, progress: Progress<'_>) {
+    match progress {
+        Progress::LockWait { holder } => out.progress(format!(
+            "waiting for another migration run to finish{}",
+            holder
+                .map(pgshift_core::lock::describe_holder)
+                .unwrap_or_default()
+        )),
+        Progress::Exec(event) => match event {
+            Event::Started {
+                migration,
+                direction,
+                position,
+                total,
+            } => {
+                let verb = match direction {
+                    Direction::Up => "applying",
+                    Direction::Down => "rolling back",
+                };
+                out.progress(format!(
+                    "[{position}/{total}] {verb} {} {}",
+                    out.paint(Style::Bold, &migration.version),
+                    migration.description
+                ));
+            }
+            Event::Echo { text } => out.progress(format!("  {text}")),
+            Event::Notice { notice, file, span } => {
+                let at = file.line_col(span.start);
+                out.progress(format!(
+                    "  {} {}:{}:{}: {}",
+                    out.paint(Style::Warn, format!("{}:", notice.severity.to_lowercase())),
+                    file.path().display(),
+                    at.line,
+                    at.column,
+                    notice.message
+                ));
+            }
+            Event::Statement { done, total } => {
+                if total > 1 && out.interactive {
+                    out.progress(format!(
+                        "  {}",
+                        out.paint(Style::Dim, format!("statement {done}/{total}"))
+                    ));
+                }
+            }
+            Event::Retry {
+                attempt,
+                max_attempts,
+                delay,
+                error,
+            } => out.progress(format!(
+                "  {} attempt {attempt}/{max_attempts} failed: {} ({}); retrying in {:.1}s",
+                out.paint(Style::Warn, "busy:"),
+                error.message,
+                error.code,
+                delay.as_secs_f64()
+            )),
+            Event::Finished {
+                migration,
+                direction,
+                elapsed,
+            } => {
+                let verb = match direction {
+                    Direction::Up => "applied",
+                    Direction::Down => "rolled back",
+                };
+                out.progress(format!(
+                    "  {} {verb} {} in {} ms",
+                    out.paint(Style::Ok, "✓"),
+                    migration.version,
+                    elapsed.as_millis()
+                ));
+            }
+            _ => {}
+        },
+        _ => {}
+    }
+}

@@ -1,0 +1,77 @@
+//! `pgshift up`: apply pending migrations.
+
+use super::{migrator, show_progress};
+use crate::args::UpArgs;
+use crate::exit::ExitStatus;
+use crate::output::{Output, Style};
+use crate::render::failure::Failure;
+use pgshift_core::plan::UpOptions;
+use pgshift_core::preview;
+
+pub fn run(
+    settings: &crate::settings::Settings,
+    args: &UpArgs,
+    out: &mut Output,
+) -> Result<ExitStatus, Failure> {
+    let options = UpOptions {
+        target: args.to.clone(),
+        allow_modified: args.allow_modified,
+        allow_missing: args.allow_missing,
+        allow_out_of_order: args.allow_out_of_order,
+        resume: args.resume,
+    };
+    let migrator = migrator(settings, out)?;
+
+    if args.dry_run {
+        let (_plan, steps) = migrator.up_preview(&options).map_err(Failure::from)?;
+        let sql = preview::up_script(migrator.set(), &steps, migrator.table(), &settings.run);
+        if out.json {
+            out.json_value(&serde_json::json!({
+                "ok": true,
+                "dry_run": true,
+                "pending": steps.iter().map(|s| &migrator.set().migrations()[s.migration].version).collect::<Vec<_>>(),
+                "sql": sql,
+            }));
+        } else {
+            out.raw(sql);
+        }
+        return Ok(ExitStatus::Success);
+    }
+
+    let outcome = migrator
+        .up(&options, &mut |progress| show_progress(out, progress))
+        .map_err(Failure::from)?;
+    let done = &outcome.report.done;
+    let current = outcome
+        .plan
+        .entries
+        .iter()
+        .filter(|e| e.applied.is_some())
+        .map(|e| e.version.to_string())
+        .chain(done.iter().map(|o| o.version.to_string()))
+        .last();
+    if out.json {
+        out.json_value(&serde_json::json!({
+            "ok": true,
+            "database": migrator.connection().redacted(),
+            "applied": done,
+            "current_version": current,
+        }));
+    } else if done.is_empty() {
+        out.line(format!(
+            "Nothing to apply; the database is up to date{}.",
+            current
+                .map(|v| format!(" at version {v}"))
+                .unwrap_or_default()
+        ));
+    } else {
+        let total: u64 = done.iter().map(|o| o.execution_time_ms).sum();
+        out.line(format!(
+            "{} {} migration(s) in {total} ms; the database is at version {}.",
+            out.paint(Style::Ok, "Applied"),
+            done.len(),
+            current.unwrap_or_default()
+        ));
+    }
+    Ok(ExitStatus::Success)
+}

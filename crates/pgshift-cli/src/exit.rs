@@ -1,0 +1,30 @@
+//! Exit codes: one per outcome a script must tell apart. Documented in the
+//! README; a released code never changes meaning.
+
+/// How a `pgshift` run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// Everything asked for was done (or there was nothing to do).
+    Success = 0,
+    /// A migration or rollback failed on the server; earlier ones stay applied.
+    MigrationFailed = 1,
+    /// Bad command-line usage (clap's own code).
+    Usage = 2,
+    /// The migration folder or configuration is invalid, an applied
+    /// migration was edited or is missing, or the plan refuses to run.
+    Validation = 3,
+    /// The database could not be reached or refused the login.
+    Connection = 4,
+    /// Another run held the migration lock for the whole wait.
+    LockNotAcquired = 5,
+    /// The user declined a confirmation, or none could be asked.
+    Declined = 6,
+    /// A bug or an unexpected failure (local cluster, file system).
+    Internal = 10,
+}
+
+impl From<ExitStatus> for std::process::ExitCode {
+    fn from(status: ExitStatus) -> Self {
+        std::process::ExitCode::from(status as u8)
+    }
+}

@@ -1,0 +1,176 @@
+//! Core errors as diagnostics and exit codes.
+
+use super::problem::{Problem, Snippet};
+use crate::exit::ExitStatus;
+use pgshift_core::connect::ConnectError;
+use pgshift_core::executor::{Direction, ExecError};
+use pgshift_core::lock::LockError;
+use pgshift_core::migration::LoadError;
+use pgshift_core::plan::PlanError;
+use pgshift_core::source::SourceFile;
+use pgshift_core::Error;
+
+/// A run that did not succeed: how to exit and what to say.
+#[derive(Debug)]
+pub struct Failure {
+    /// The exit code.
+    pub status: ExitStatus,
+    /// What to tell the user, most important first.
+    pub problems: Vec<Problem>,
+    /// Migrations completed before the failure, for the summary.
+    pub completed: Vec<pgshift_core::executor::Outcome>,
+}
+
+impl Failure {
+    /// A failure with one problem.
+    pub fn new(status: ExitStatus, problem: Problem) -> Failure {
+        Failure {
+            status,
+            problems: vec![problem],
+            completed: Vec::new(),
+        }
+    }
+}
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Failure {
+        match error {
+            Error::Load(errors) => Failure {
+                status: ExitStatus::Validation,
+                problems: errors.0.iter().map(load_problem).collect(),
+                completed: Vec::new(),
+            },
+            Error::Connect(e) => Failure::new(ExitStatus::Connection, connect_problem(&e)),
+            Error::Lock(e) => Failure::new(
+                ExitStatus::LockNotAcquired,
+                match &e {
+                    LockError::NotHeld => Problem::error(e.to_string()).with_code("lock-not-held"),
+                    _ => Problem::error(e.to_string()).with_code("lock-timeout"),
+                },
+            ),
+            Error::History(e) => {
+                Failure::new(ExitStatus::MigrationFailed, Problem::error(e.to_string()))
+            }
+            Error::Plan(e) => {
+                let status = match e {
+                    PlanError::Failed { .. } => ExitStatus::MigrationFailed,
+                    _ => ExitStatus::Validation,
+                };
+                Failure::new(status, Problem::error(e.to_string()))
+            }
+            Error::Exec(failure) => Failure {
+                status: ExitStatus::MigrationFailed,
+                problems: vec![exec_problem(&failure.error)],
+                completed: failure.report.done.clone(),
+            },
+            Error::Session(e) => Failure::new(
+                ExitStatus::Validation,
+                Problem::error(Error::Session(e).to_string())
+                    .with_help("check --lock-timeout and --statement-timeout"),
+            ),
+            other => Failure::new(ExitStatus::Internal, Problem::error(other.to_string())),
+        }
+    }
+}
+
+fn connect_problem(e: &ConnectError) -> Problem {
+    let problem = Problem::error(e.to_string()).with_code("connect");
+    match e {
+        ConnectError::AuthenticationFailed { .. } => problem
+            .with_help("check the password in the URL, PGPASSWORD or ~/.pgpass; it is never printed"),
+        ConnectError::DatabaseMissing { .. } => {
+            problem.with_help("create it (e.g. `createdb NAME`) or point --database-url at an existing one")
+        }
+        ConnectError::Unreachable { .. } | ConnectError::Timeout { .. } => problem
+            .with_help("is the server running, and is the host/port right? Without any configuration pgshift uses its local development database"),
+        _ => problem,
+    }
+}
+
+fn load_problem(e: &LoadError) -> Problem {
+    let problem = Problem::error(e.to_string()).with_code("invalid-migration");
+    match e.location() {
+        Some((path, span)) => match std::fs::read_to_string(path) {
+            Ok(text) => {
+                let file = SourceFile::new(path, text);
+                problem.with_snippet(Snippet::new(&file, span, "here"))
+            }
+            Err(_) => problem,
+        },
+        None => problem,
+    }
+}
+
+fn exec_problem(e: &ExecError) -> Problem {
+    match e {
+        ExecError::Statement {
+            version,
+            direction,
+            file,
+            span,
+            at,
+            server,
+            statement,
+            total,
+            no_transaction,
+            invalid_indexes,
+        } => {
+            let verb = match direction {
+                Direction::Up => "migration",
+                Direction::Down => "rollback of",
+            };
+            let mut problem =
+                Problem::error(format!("{verb} {version} failed: {}", server.message))
+                    .with_code(server.code.clone());
+            let snippet_span = match at {
+                Some(at) => pgshift_core::source::Span::new(*at, (*at + 1).min(span.end)),
+                None => *span,
+            };
+            let label = if at.is_some() {
+                "error here"
+            } else {
+                "in this statement"
+            };
+            problem = problem.with_snippet(Snippet::new(file, snippet_span, label));
+            if let Some(detail) = &server.detail {
+                problem = problem.with_help(format!("detail: {detail}"));
+            }
+            if let Some(context) = &server.context {
+                problem = problem.with_help(format!("context: {context}"));
+            }
+            if let Some(hint) = &server.hint {
+                problem = problem.with_help(format!("hint: {hint}"));
+            }
+            if server.code == "25001" {
+                problem = problem.with_help(
+                    "this statement cannot run inside a transaction: put `-- pgshift:no-transaction` in the file's header",
+                );
+            }
+            if *no_transaction {
+                problem = problem.with_help(format!(
+                    "statement {statement} of {total} failed; statements before it stay applied. Fix the cause, then `pgshift up --resume` continues at statement {statement}"
+                ));
+                for index in invalid_indexes {
+                    problem = problem.with_help(format!(
+                        "index {}.{} was left INVALID; drop it before resuming: {}",
+                        index.schema, index.name, index.drop_sql
+                    ));
+                }
+            } else {
+                problem = problem.with_help(format!(
+                    "statement {statement} of {total}; the whole {} was rolled back, nothing of it remains",
+                    if *direction == Direction::Up { "migration" } else { "rollback" }
+                ));
+            }
+            problem
+        }
+        ExecError::Commit { server, .. } => {
+            let mut problem = Problem::error(e.to_string()).with_code(server.code.clone());
+            if let Some(detail) = &server.detail {
+                problem = problem.with_help(format!("detail: {detail}"));
+            }
+            problem
+        }
+        other => Problem::error(other.to_string()),
+    }
+}

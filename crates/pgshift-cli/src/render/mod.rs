@@ -1,0 +1,5 @@
+//! Turning core values into text and JSON. Nothing here decides anything.
+
+pub mod failure;
+pub mod problem;
+pub mod status;

@@ -1,0 +1,100 @@
+//! One runner at a time.
+
+use crate::common::*;
+use pgshift_test_support::test_db_or_skip;
+
+/// The pinned lock key of the default tracking table (see `lock_key`).
+const DEFAULT_LOCK_KEY: i64 = -7540494824168470589;
+
+#[test]
+fn two_concurrent_runs_apply_each_migration_exactly_once() {
+    let Some(db) = test_db_or_skip!() else { return };
+    let project = Project::new();
+    for i in 1..=4 {
+        // Not idempotent on purpose: a second application would fail.
+        project.file(
+            &format!("{i:03}_m{i}.sql"),
+            &format!("CREATE TABLE m{i} (id int);\nSELECT pg_sleep(0.1);\n"),
+        );
+    }
+    let spawn = || {
+        let mut cmd: std::process::Command = project.cmd(&db).arg("up").into();
+        cmd.stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn pgshift")
+    };
+    let (a, b) = (spawn(), spawn());
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    for out in [&a, &b] {
+        assert!(
+            out.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(applied_versions(&db), ["001", "002", "003", "004"]);
+    let said: String = [&a, &b]
+        .iter()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .collect();
+    assert!(said.contains("Applied 4 migration(s)"), "{said}");
+    assert!(said.contains("Nothing to apply"), "{said}");
+}
+
+#[test]
+fn a_held_lock_times_out_naming_the_holder() {
+    let Some(db) = test_db_or_skip!() else { return };
+    let project = Project::new();
+    project.file("001_a.sql", "CREATE TABLE a (id int);\n");
+    let mut holder = db.client();
+    holder
+        .batch_execute("SET application_name = 'deploy-job-42'")
+        .unwrap();
+    holder
+        .execute("SELECT pg_advisory_lock($1)", &[&DEFAULT_LOCK_KEY])
+        .unwrap();
+    let run = Run::of(project.cmd(&db).args(["up", "--lock-wait", "1s"]));
+    run.assert_code(5);
+    assert!(
+        run.stderr.contains("application deploy-job-42"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("--lock-wait"), "{}", run.stderr);
+    assert!(!exists(&db, "a"));
+
+    holder
+        .execute("SELECT pg_advisory_unlock($1)", &[&DEFAULT_LOCK_KEY])
+        .unwrap();
+    Run::of(project.cmd(&db).arg("up")).assert_code(0);
+    assert!(exists(&db, "a"));
+}
+
+#[test]
+fn busy_tables_are_retried_then_reported() {
+    let Some(db) = test_db_or_skip!() else { return };
+    let project = Project::new();
+    project.file("001_t.sql", "CREATE TABLE t (id int);\n");
+    Run::of(project.cmd(&db).arg("up")).assert_code(0);
+    project.file("002_alter.sql", "ALTER TABLE t ADD COLUMN v int;\n");
+
+    // A long transaction holds a lock on t, so the ALTER hits lock_timeout.
+    let mut blocker = db.client();
+    let mut tx = blocker.transaction().unwrap();
+    tx.batch_execute("LOCK TABLE t IN ACCESS SHARE MODE")
+        .unwrap();
+    let run =
+        Run::of(
+            project
+                .cmd(&db)
+                .args(["up", "--lock-timeout", "100ms", "--max-retries", "2"]),
+        );
+    run.assert_code(1);
+    assert!(run.stderr.contains("attempt 1/3 failed"), "{}", run.stderr);
+    assert!(run.stderr.contains("attempt 2/3 failed"), "{}", run.stderr);
+    assert!(run.stderr.contains("55P03"), "{}", run.stderr);
+    tx.rollback().unwrap();
+    Run::of(project.cmd(&db).arg("up")).assert_code(0);
+}

@@ -1,0 +1,11 @@
+//! CLI integration tests: the built `pgshift` binary against a real,
+//! throwaway PostgreSQL (one cluster per test process, a database per test).
+
+mod common;
+mod connection;
+mod lock;
+mod no_transaction;
+mod rollback;
+mod up;
+mod validation;
+mod verify;

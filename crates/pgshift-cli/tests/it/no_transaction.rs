@@ -1,0 +1,117 @@
+//! `-- pgshift:no-transaction`: statement by statement, recorded progress,
+//! a blocked `up`, and a resume once the cause is fixed.
+
+use crate::common::*;
+use pgshift_test_support::test_db_or_skip;
+
+#[test]
+fn a_failed_concurrent_index_is_recorded_reported_and_resumed() {
+    let Some(db) = test_db_or_skip!() else { return };
+    let project = Project::new();
+    project
+        .file(
+            "001_t.sql",
+            "CREATE TABLE t (v int);\nINSERT INTO t VALUES (1), (1);\n",
+        )
+        .file(
+            "002_index.sql",
+            "-- Description: unique v\n-- pgshift:no-transaction\n\
+             CREATE TABLE IF NOT EXISTS side (id int);\n\
+             CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS t_v_key ON t (v);\n\
+             CREATE TABLE IF NOT EXISTS after_index (id int);\n",
+        );
+
+    let run = Run::of(project.cmd(&db).arg("up"));
+    run.assert_code(1);
+    assert!(
+        run.stderr.contains("statement 2 of 3 failed"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("DROP INDEX CONCURRENTLY IF EXISTS \"public\".\"t_v_key\";"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("002_index.sql:4:1"), "{}", run.stderr);
+    assert!(exists(&db, "side"), "statement 1 should stay applied");
+    assert!(!exists(&db, "after_index"));
+    assert_eq!(applied_versions(&db), ["001"]);
+
+    let status = Run::of(project.cmd(&db).arg("status"));
+    assert!(
+        status.stdout.contains("failed at statement 2/3"),
+        "{}",
+        status.stdout
+    );
+
+    let blocked = Run::of(project.cmd(&db).arg("up"));
+    blocked.assert_code(1);
+    assert!(
+        blocked.stderr.contains("pgshift up --resume"),
+        "{}",
+        blocked.stderr
+    );
+
+    // The fix: remove the duplicate and the invalid index, then resume.
+    db.client()
+        .batch_execute("DELETE FROM t WHERE ctid = (SELECT max(ctid) FROM t)")
+        .unwrap();
+    db.client()
+        .batch_execute("DROP INDEX CONCURRENTLY IF EXISTS t_v_key")
+        .unwrap();
+    let resumed = Run::of(project.cmd(&db).args(["up", "--resume"]));
+    resumed.assert_code(0);
+    assert!(exists(&db, "t_v_key") && exists(&db, "after_index"));
+    assert_eq!(applied_versions(&db), ["001", "002"]);
+    assert_eq!(
+        column(&db, "SELECT count(*) FROM schema_migrations_progress"),
+        ["0"]
+    );
+    Run::of(project.cmd(&db).arg("verify")).assert_code(0);
+}
+
+#[test]
+fn editing_statements_that_already_ran_blocks_the_resume() {
+    let Some(db) = test_db_or_skip!() else { return };
+    let project = Project::new();
+    project.file(
+        "001_fails.sql",
+        "-- pgshift:no-transaction\nCREATE TABLE IF NOT EXISTS one (id int);\nSELECT 1 / 0;\n",
+    );
+    Run::of(project.cmd(&db).arg("up")).assert_code(1);
+    project.file(
+        "001_fails.sql",
+        "-- pgshift:no-transaction\nCREATE TABLE IF NOT EXISTS uno (id int);\nSELECT 1;\n",
+    );
+    let run = Run::of(project.cmd(&db).args(["up", "--resume"]));
+    run.assert_code(3);
+    assert!(run.stderr.contains("was edited"), "{}", run.stderr);
+
+    // Fixing only the failed statement is fine.
+    project.file(
+        "001_fails.sql",
+        "-- pgshift:no-transaction\nCREATE TABLE IF NOT EXISTS one (id int);\nSELECT 1;\n",
+    );
+    Run::of(project.cmd(&db).args(["up", "--resume"])).assert_code(0);
+    assert_eq!(applied_versions(&db), ["001"]);
+}
+
+#[test]
+fn concurrent_index_in_a_transactional_file_gets_a_hint() {
+    let Some(db) = test_db_or_skip!() else { return };
+    let project = Project::new();
+    project.file(
+        "001_idx.sql",
+        "CREATE TABLE t (v int);\nCREATE INDEX CONCURRENTLY t_v ON t (v);\n",
+    );
+    let run = Run::of(project.cmd(&db).arg("up"));
+    run.assert_code(1);
+    assert!(
+        run.stderr.contains("-- pgshift:no-transaction"),
+        "{}",
+        run.stderr
+    );
+    assert!(!exists(&db, "t"));
+}

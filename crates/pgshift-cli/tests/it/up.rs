@@ -1,0 +1,290 @@
+//! `up`: apply, track, stay idempotent, keep each migration atomic.
+
+use crate::common::*;
+use pgshift_test_support::test_db_or_skip;
+
+fn two_migrations(project: &Project) {
+    project
+        .file(
+            "001_initial_schema.sql",
+            "-- Description: Initial schema creation\nCREATE TABLE IF NOT EXISTS users (id int PRIMARY KEY, email text);\n",
+        )
+        .file(
+            "002_add_index.sql",
+            "CREATE INDEX IF NOT EXISTS users_email_idx ON users (email);\n",
+        );
+}
+
+#[test]
+fn up_applies_in_order_records_rows_and_is_idempotent() {
+    let Some(db) = test_db_or_skip!() else { return };
+    let project = Project::new();
+    two_migrations(&project);
+
+    let first = Run::of(project.cmd(&db).arg("up"));
+    first.assert_code(0);
+    assert!(
+        first.stdout.contains("Applied 2 migration(s)"),
+        "{}",
+        first.stdout
+    );
+    assert!(
+        first
+            .stderr
+            .contains("[1/2] applying 001 Initial schema creation"),
+        "{}",
+        first.stderr
+    );
+    assert!(exists(&db, "users_email_idx"));
+    assert_eq!(applied_versions(&db), ["001", "002"]);
+
+    let rows = column(
+        &db,
+        "SELECT version || '|' || description || '|' || length(checksum) || '|' || (execution_time_ms >= 0) || '|' || (applied_by = current_user) FROM schema_migrations ORDER BY version",
+    );
+    assert_eq!(
+        rows,
+        [
+            "001|Initial schema creation|64|true|true",
+            "002|add index|64|true|true"
+        ]
+    );
+
+    // The same run again changes nothing.
+    let second = Run::of(project.cmd(&db).arg("up"));
+    second.assert_code(0);
+    assert!(
+        second.stdout.contains("Nothing to apply"),
+        "{}",
+        second.stdout
+    );
+    assert_eq!(applied_versions(&db), ["001", "002"]);
+}
+
+#[test]
+fn up_to_stops_at_the_target() {
+    let Some(db) = test_db_or_skip!() else { return };
+    let project = Project::new();
+    two_migrations(&project);
+    Run::of(project.cmd(&db).args(["up", "--to", "1"])).assert_code(0);
+    assert_eq!(applied_versions(&db), ["001"]);
+    let unknown = Run::of(project.cmd(&db).args(["up", "--to", "7"]));
+    unknown.assert_code(3);
+    assert!(
+        unknown.stderr.contains("no migration 7"),
+        "{}",
+        unknown.stderr
+    );
+}
+
+#[test]
+fn a_failing_migration_leaves_no_trace_and_earlier_ones_stay() {
+    let Some(db) = test_db_or_skip!() else { return };
+    let project = Project::new();
+    project
+        .file("001_ok.sql", "CREATE TABLE a (id int);\n")
+        .file(
+            "002_breaks.sql",
+            "CREATE TABLE b (id int);\nINSERT INTO b VALUES (1);\nSELECT id / 0 FROM b;\nCREATE TABLE c (id int);\n",
+        )
+        .file("003_never.sql", "CREATE TABLE d (id int);\n");
+
+    let run = Run::of(project.cmd(&db).arg("up"));
+    run.assert_code(1);
+    assert!(exists(&db, "a"));
+    assert!(!exists(&db, "b"), "half-applied DDL survived");
+    assert!(!exists(&db, "d"));
+    assert_eq!(applied_versions(&db), ["001"]);
+    insta::assert_snapshot!(run.block(&project));
+}
+
+#[test]
+fn error_position_maps_to_file_line_and_column() {
+    let Some(db) = test_db_or_skip!() else { return };
+    let project = Project::new();
+    project.file(
+        "001_typo.sql",
+        "-- Description: typo in a column\nCREATE TABLE t (id int);\n\nSELECT id, nmae\n  FROM t;\n",
+    );
+    let run = Run::of(project.cmd(&db).arg("up"));
+    run.assert_code(1);
+    assert!(run.stderr.contains("001_typo.sql:4:12"), "{}", run.stderr);
+    assert!(run.stderr.contains("42703"), "{}", run.stderr);
+    insta::assert_snapshot!(run.block(&project));
+}
+
+#[test]
+fn psql_style_begin_commit_is_atomic_with_the_tracking_row() {
+    let Some(db) = test_db_or_skip!() else { return };
+    let project = Project::new();
+    project.file(
+        "001_wrapped.sql",
+        "\\set ON_ERROR_STOP on\nBEGIN;\nCREATE TABLE w (id int);\nDO $$ BEGIN RAISE NOTICE 'inside do'; END $$;\nSELECT 1 / 0;\nCOMMIT;\n",
+    );
+    let run = Run::of(project.cmd(&db).arg("up"));
+    run.assert_code(1);
+    // If the file's COMMIT had been sent, or its BEGIN had opened a second
+    // transaction, `w` would have survived the failure.
+    assert!(!exists(&db, "w"));
+    assert!(applied_versions(&db).is_empty());
+    assert!(
+        run.stderr.contains("inside do"),
+        "notice not shown: {}",
+        run.stderr
+    );
+
+    project.file(
+        "001_wrapped.sql",
+        "BEGIN;\nCREATE TABLE w (id int);\nCOMMIT;\n",
+    );
+    Run::of(project.cmd(&db).arg("up")).assert_code(0);
+    assert!(exists(&db, "w"));
+    assert_eq!(applied_versions(&db), ["001"]);
+}
+
+#[test]
+fn a_file_that_records_itself_is_completed_not_duplicated() {
+    let Some(db) = test_db_or_skip!() else { return };
+    let project = Project::new();
+    project.file(
+        "001_self_recording.sql",
+        "-- Description: Initial schema creation\nBEGIN;\n\
+         CREATE TABLE IF NOT EXISTS schema_migrations (\n    version VARCHAR(20) PRIMARY KEY,\n    description TEXT NOT NULL,\n    \
+         applied_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP,\n    applied_by VARCHAR(100) DEFAULT CURRENT_USER,\n    \
+         execution_time_ms INTEGER,\n    checksum VARCHAR(64)\n);\n\
+         CREATE TABLE IF NOT EXISTS things (id int);\n\
+         INSERT INTO schema_migrations (version, description) VALUES ('001', 'Initial schema creation') ON CONFLICT (version) DO NOTHING;\n\
+         COMMIT;\n",
+    );
+    Run::of(project.cmd(&db).arg("up")).assert_code(0);
+    let rows = column(
+        &db,
+        "SELECT version || '|' || (checksum IS NOT NULL) || '|' || (execution_time_ms IS NOT NULL) FROM schema_migrations",
+    );
+    assert_eq!(rows, ["001|true|true"]);
+    let verify = Run::of(project.cmd(&db).arg("verify"));
+    verify.assert_code(0);
+}
+
+#[test]
+fn dry_run_prints_runnable_sql_and_changes_nothing() {
+    let Some(db) = test_db_or_skip!() else { return };
+    let project = Project::new();
+    two_migrations(&project);
+    let run = Run::of(project.cmd(&db).args(["up", "--dry-run"]));
+    run.assert_code(0);
+    assert!(!exists(&db, "users"));
+    assert!(
+        !exists(&db, "schema_migrations"),
+        "dry run created the tracking table"
+    );
+    insta::assert_snapshot!(run.block(&project));
+
+    // The printed script does what `up` would do when run by psql.
+    let script = project.path().join("plan.sql");
+    std::fs::write(&script, &run.stdout).unwrap();
+    let psql = std::process::Command::new("psql")
+        .args(["-X", "-q", "-d", db.url(), "-f"])
+        .arg(&script)
+        .output()
+        .expect("run psql");
+    assert!(
+        psql.status.success(),
+        "{}",
+        String::from_utf8_lossy(&psql.stderr)
+    );
+    assert_eq!(applied_versions(&db), ["001", "002"]);
+    Run::of(project.cmd(&db).arg("verify")).assert_code(0);
+}
+
+#[test]
+fn json_output_is_machine_readable() {
+    let Some(db) = test_db_or_skip!() else { return };
+    let project = Project::new();
+    two_migrations(&project);
+    let run = Run::of(project.cmd(&db).args(["up", "--json"]));
+    run.assert_code(0);
+    let value: serde_json::Value = serde_json::from_str(&run.stdout).expect("json");
+    assert_eq!(value["ok"], true);
+    assert_eq!(value["applied"].as_array().unwrap().len(), 2);
+    assert_eq!(value["current_version"], "002");
+
+    let status = Run::of(project.cmd(&db).args(["status", "--json"]));
+    let value: serde_json::Value = serde_json::from_str(&status.stdout).expect("json");
+    let states: Vec<&str> = value["migrations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["applied", "applied"]);
+}
+
+#[test]
+fn status_shows_applied_and_pending() {
+    let Some(db) = test_db_or_skip!() else { return };
+    let project = Project::new();
+    two_migrations(&project);
+    Run::of(project.cmd(&db).args(["up", "--to", "001"])).assert_code(0);
+    let run = Run::of(project.cmd(&db).arg("status"));
+    run.assert_code(0);
+    insta::assert_snapshot!(run.block(&project));
+}
+
+#[test]
+fn notices_and_echo_are_shown() {
+    let Some(db) = test_db_or_skip!() else { return };
+    let project = Project::new();
+    project.file(
+        "001_talk.sql",
+        "\\echo 'creating the table'\nCREATE TABLE IF NOT EXISTS t (id int);\nCREATE TABLE IF NOT EXISTS t (id int);\nDO $$ BEGIN RAISE WARNING 'careful'; END $$;\n",
+    );
+    let run = Run::of(project.cmd(&db).arg("up"));
+    run.assert_code(0);
+    assert!(run.stderr.contains("creating the table"), "{}", run.stderr);
+    assert!(run.stderr.contains("001_talk.sql:3:1"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("already exists, skipping"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("warning:") && run.stderr.contains("careful"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn includes_run_relative_to_the_including_file() {
+    let Some(db) = test_db_or_skip!() else { return };
+    let project = Project::new();
+    std::fs::create_dir(project.migrations().join("parts")).unwrap();
+    std::fs::write(
+        project.migrations().join("parts/table.sql"),
+        "CREATE TABLE inc (id int);\n",
+    )
+    .unwrap();
+    project.file("001_include.sql", "BEGIN;\n\\ir parts/table.sql\nCOMMIT;\n");
+    Run::of(project.cmd(&db).arg("up")).assert_code(0);
+    assert!(exists(&db, "inc"));
+}
+
+#[test]
+fn a_configured_tracking_table_cannot_inject_sql() {
+    let Some(db) = test_db_or_skip!() else { return };
+    let project = Project::new();
+    two_migrations(&project);
+    let run =
+        Run::of(
+            project
+                .cmd(&db)
+                .args(["--schema", "ops", "--table", "x; drop table users", "up"]),
+        );
+    run.assert_code(0);
+    assert!(exists(&db, "users"));
+    assert_eq!(
+        column(&db, "SELECT count(*) FROM ops.\"x; drop table users\""),
+        ["2"]
+    );
+}

@@ -1,0 +1,175 @@
+//! Malformed folders are refused before anything connects: the tests point
+//! pgshift at a dead port, so reaching the database would exit 4, not 3.
+
+use crate::common::*;
+
+fn refused(files: &[(&str, &[u8])]) -> (Project, Run) {
+    let project = Project::new();
+    project.file("001_fine.sql", "SELECT 1;\n");
+    for (name, bytes) in files {
+        std::fs::write(project.migrations().join(name), bytes).unwrap();
+    }
+    let run = Run::of(
+        project
+            .bare()
+            .args(["--database-url", &dead_url("pw"), "up"]),
+    );
+    (project, run)
+}
+
+#[test]
+fn malformed_file_names_are_refused_before_connecting() {
+    for (name, expected) in [
+        (
+            "1-init.sql",
+            "1-init.sql`: expected `NNN_description.sql`: the version must be followed by `_`",
+        ),
+        (
+            "002_.sql",
+            "002_.sql`: expected `NNN_description.sql`: the description after the version is empty",
+        ),
+        (
+            "rollback_009.sql",
+            "rollback_009.sql` rolls back migration 009, but there is no `009_*.sql`",
+        ),
+        (
+            "rollback-1.sql",
+            "rollback-1.sql`: expected `rollback_NNN.sql`",
+        ),
+    ] {
+        let (_project, run) = refused(&[(name, b"SELECT 1;")]);
+        run.assert_code(3);
+        assert!(run.stderr.contains(expected), "{name}: {}", run.stderr);
+    }
+}
+
+#[test]
+fn a_version_used_twice_is_refused() {
+    let (_project, run) = refused(&[("002_a.sql", b"SELECT 1;"), ("0002_b.sql", b"SELECT 2;")]);
+    run.assert_code(3);
+    assert!(
+        run.stderr.contains("version 0002 is used twice"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn non_utf8_is_refused_with_the_byte_offset() {
+    let (_project, run) = refused(&[("002_latin1.sql", b"SELECT 'caf\xe9';")]);
+    run.assert_code(3);
+    assert!(
+        run.stderr
+            .contains("002_latin1.sql` is not valid UTF-8 (first bad byte at offset 11)"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let (_project, run) = refused(&[("1-init.sql", b""), ("002_.sql", b"")]);
+    run.assert_code(3);
+    assert!(
+        run.stderr.contains("1-init.sql") && run.stderr.contains("002_.sql"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn commit_in_the_middle_is_refused_with_file_and_line() {
+    let project = Project::new();
+    project.file(
+        "001_split.sql",
+        "BEGIN;\nCREATE TABLE a (id int);\nCOMMIT;\nCREATE TABLE b (id int);\n",
+    );
+    let run = Run::of(
+        project
+            .bare()
+            .args(["--database-url", &dead_url("pw"), "up"]),
+    );
+    run.assert_code(3);
+    assert!(
+        run.stderr.contains("001_split.sql:1:1") || run.stderr.contains("001_split.sql:3:1"),
+        "{}",
+        run.stderr
+    );
+    insta::assert_snapshot!(run.block(&project));
+}
+
+#[test]
+fn unknown_meta_commands_are_refused_with_file_and_line() {
+    let project = Project::new();
+    project.file("001_meta.sql", "SELECT 1;\n\\copy t from 'x.csv'\n");
+    let run = Run::of(
+        project
+            .bare()
+            .args(["--database-url", &dead_url("pw"), "up"]),
+    );
+    run.assert_code(3);
+    assert!(run.stderr.contains("001_meta.sql:2:1"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("unsupported psql command `\\copy`"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn transaction_control_is_not_confused_by_function_bodies() {
+    // BEGIN inside DO and BEGIN ATOMIC are not transaction control.
+    let project = Project::new();
+    project.file(
+        "001_bodies.sql",
+        "DO $$ BEGIN PERFORM 1; END $$;\n\
+         CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; END;\n",
+    );
+    let run = Run::of(
+        project
+            .bare()
+            .args(["--database-url", &dead_url("pw"), "up"]),
+    );
+    // Validation passes, so the run gets as far as connecting.
+    run.assert_code(4);
+}
+
+#[test]
+fn a_missing_folder_says_how_to_fix_it() {
+    let project = Project::new();
+    let run = Run::of(project.bare().args([
+        "--dir",
+        "nope",
+        "--database-url",
+        &dead_url("pw"),
+        "status",
+    ]));
+    run.assert_code(3);
+    assert!(
+        run.stderr.contains("migration folder `nope` not found"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn an_unknown_config_key_is_an_error() {
+    let project = Project::new();
+    std::fs::write(project.path().join("pgshift.toml"), "tabel = \"x\"\n").unwrap();
+    let run = Run::of(project.bare().arg("status"));
+    run.assert_code(3);
+    assert!(run.stderr.contains("tabel"), "{}", run.stderr);
+}
+
+#[test]
+fn bad_flags_exit_with_usage() {
+    let project = Project::new();
+    Run::of(project.bare().args(["up", "--frobnicate"])).assert_code(2);
+    let run = Run::of(project.bare().args(["--lock-wait", "soon", "status"]));
+    run.assert_code(3);
+    assert!(
+        run.stderr.contains("invalid lock wait `soon`"),
+        "{}",
+        run.stderr
+    );
+}

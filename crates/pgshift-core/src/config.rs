@@ -1,0 +1,129 @@
+//! `pgshift.toml`: project settings kept with the migrations.
+//!
+//! ```toml
+//! dir = "migration_scripts"        # the migration folder, relative to this file
+//! database_url = "postgresql://app@localhost/users"   # prefer DATABASE_URL for secrets
+//! schema = "public"                # tracking table schema
+//! table = "schema_migrations"      # tracking table name
+//! lock_wait = "60s"
+//! lock_timeout = "5s"              # "0" disables
+//! statement_timeout = "0"
+//! max_retries = 3
+//! ```
+//!
+//! Unknown keys are an error, so a typo does not silently fall back to a
+//! default. Every key is optional; command-line flags and `PGSHIFT_*`
+//! variables override the file.
+
+use std::path::{Path, PathBuf};
+
+/// The file name looked for in the working folder.
+pub const CONFIG_FILE: &str = "pgshift.toml";
+
+/// The parsed file.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// Migration folder, relative to the file.
+    pub dir: Option<PathBuf>,
+    /// Database URL.
+    pub database_url: Option<String>,
+    /// Tracking table schema.
+    pub schema: Option<String>,
+    /// Tracking table name.
+    pub table: Option<String>,
+    /// Lock wait, e.g. `"60s"`.
+    pub lock_wait: Option<String>,
+    /// `lock_timeout`, e.g. `"5s"`.
+    pub lock_timeout: Option<String>,
+    /// `statement_timeout`.
+    pub statement_timeout: Option<String>,
+    /// Retries on lock timeout or deadlock.
+    pub max_retries: Option<u32>,
+    /// Where the file was read from (not a key).
+    #[serde(skip)]
+    pub path: Option<PathBuf>,
+}
+
+impl ConfigFile {
+    /// Reads and parses a config file.
+    ///
+    /// # Errors
+    /// The file cannot be read, or is not valid TOML with known keys.
+    pub fn load(path: &Path) -> Result<ConfigFile, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut config: ConfigFile = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            span: e.span(),
+            message: e.message().to_string(),
+        })?;
+        config.path = Some(path.to_path_buf());
+        Ok(config)
+    }
+
+    /// The migration folder, resolved against the file's folder.
+    pub fn resolved_dir(&self) -> Option<PathBuf> {
+        let dir = self.dir.as_ref()?;
+        let base = self
+            .path
+            .as_deref()
+            .and_then(Path::parent)
+            .unwrap_or(Path::new(""));
+        Some(base.join(dir))
+    }
+}
+
+/// A problem with the config file.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// Reading failed.
+    #[error("cannot read config file `{}`: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// Not valid TOML, or an unknown key.
+    #[error("invalid config file `{}`: {message}", path.display())]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// Where in the file, when known.
+        span: Option<std::ops::Range<usize>>,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_keys_are_rejected_with_a_position() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(CONFIG_FILE);
+        std::fs::write(&path, "dir = \"m\"\ntabel = \"x\"\n").unwrap();
+        let err = ConfigFile::load(&path).unwrap_err();
+        assert!(err.to_string().contains("tabel"), "{err}");
+        assert!(matches!(err, ConfigError::Parse { span: Some(_), .. }));
+    }
+
+    #[test]
+    fn dir_is_relative_to_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(CONFIG_FILE);
+        std::fs::write(&path, "dir = \"db/migrations\"\nmax_retries = 1\n").unwrap();
+        let config = ConfigFile::load(&path).unwrap();
+        assert_eq!(
+            config.resolved_dir().unwrap(),
+            dir.path().join("db/migrations")
+        );
+        assert_eq!(config.max_retries, Some(1));
+    }
+}

@@ -1,0 +1,739 @@
+//! Runs migrations and rollbacks on a live session.
+//!
+//! A transactional migration runs as `BEGIN`, its statements one by one (as
+//! the lexer split them, so a server error maps back to a file position),
+//! the tracking-row upsert, `COMMIT`: it either happens entirely with its
+//! row, or not at all. Lock timeouts and deadlocks are retried a bounded
+//! number of times with exponential backoff and jitter, each attempt
+//! reported.
+//!
+//! A `-- pgshift:no-transaction` migration runs statement by statement in
+//! autocommit, recording after each statement how far it got in the
+//! progress table, so a failure can be shown by `status` and resumed by
+//! `up --resume` once its cause is fixed.
+//!
+//! The executor never prints: it reports [`Event`]s to an observer and
+//! returns a [`Report`] of what was done, on failure too.
+
+use crate::connect::NoticeMessage;
+use crate::history::{quote_ident, HistoryError, TrackingTable};
+use crate::migration::{Migration, MigrationSet, Version};
+use crate::plan::UpStep;
+use crate::script::{Script, Step, TransactionMode};
+use crate::source::{SourceFile, Span};
+use postgres::Client;
+use rand::Rng;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// SQLSTATEs worth retrying: lock_not_available (a `lock_timeout` fired)
+/// and deadlock_detected. Both mean "busy", not "wrong".
+const RETRYABLE: [&str; 2] = ["55P03", "40P01"];
+
+/// Retry policy for transactional migrations.
+#[derive(Debug, Clone)]
+pub struct ExecOptions {
+    /// Retries after the first attempt (0 disables retrying).
+    pub max_retries: u32,
+    /// The first backoff; each retry doubles it, plus up to 100% jitter.
+    pub retry_delay: Duration,
+}
+
+impl Default for ExecOptions {
+    fn default() -> Self {
+        ExecOptions {
+            max_retries: 3,
+            retry_delay: Duration::from_millis(500),
+        }
+    }
+}
+
+/// Notices the server sent, collected by the connection's callback and
+/// drained by the executor after each statement.
+#[derive(Debug, Clone, Default)]
+pub struct NoticeQueue(Arc<Mutex<Vec<NoticeMessage>>>);
+
+impl NoticeQueue {
+    /// Adds a notice (called from the connection's notice callback).
+    pub fn push(&self, notice: NoticeMessage) {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(notice);
+    }
+
+    fn drain(&self) -> Vec<NoticeMessage> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+/// Applying or rolling back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// Forward migration.
+    Up,
+    /// Rollback.
+    Down,
+}
+
+/// Something the user may want to see while work goes on.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Event<'a> {
+    /// A migration is about to run.
+    Started {
+        /// The migration.
+        migration: &'a Migration,
+        /// Which way.
+        direction: Direction,
+        /// 1-based position in this run.
+        position: usize,
+        /// Migrations in this run.
+        total: usize,
+    },
+    /// A `\echo` line.
+    Echo {
+        /// The text.
+        text: &'a str,
+    },
+    /// A NOTICE or WARNING raised while a statement ran.
+    Notice {
+        /// What the server said.
+        notice: &'a NoticeMessage,
+        /// The file of the statement.
+        file: &'a SourceFile,
+        /// The statement (or the notice's position in it).
+        span: Span,
+    },
+    /// A statement finished (progress within a migration).
+    Statement {
+        /// Statements done.
+        done: usize,
+        /// Statements in the file.
+        total: usize,
+    },
+    /// A busy error; trying again after `delay`.
+    Retry {
+        /// The attempt that failed (1-based).
+        attempt: u32,
+        /// Attempts allowed.
+        max_attempts: u32,
+        /// The wait before the next attempt.
+        delay: Duration,
+        /// What the server said.
+        error: &'a ServerError,
+    },
+    /// A migration finished.
+    Finished {
+        /// The migration.
+        migration: &'a Migration,
+        /// Which way.
+        direction: Direction,
+        /// Time spent running its statements.
+        elapsed: Duration,
+    },
+}
+
+/// What one migration did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Outcome {
+    /// The version.
+    pub version: Version,
+    /// Its description.
+    pub description: String,
+    /// Which way it ran.
+    pub direction: Direction,
+    /// Milliseconds spent in its statements.
+    pub execution_time_ms: u64,
+}
+
+/// Everything done in a run, in order.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Report {
+    /// Completed migrations.
+    pub done: Vec<Outcome>,
+}
+
+/// A failed run: what was done before the failure, and the failure.
+#[derive(Debug, thiserror::Error)]
+#[error("{error}")]
+pub struct ExecFailure {
+    /// Migrations completed before the failure; they stay applied.
+    pub report: Report,
+    /// What went wrong.
+    #[source]
+    pub error: ExecError,
+}
+
+/// The parts of a server error pgshift shows.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ServerError {
+    /// ERROR, FATAL, …
+    pub severity: String,
+    /// SQLSTATE.
+    pub code: String,
+    /// Primary message.
+    pub message: String,
+    /// DETAIL.
+    pub detail: Option<String>,
+    /// HINT.
+    pub hint: Option<String>,
+    /// CONTEXT (e.g. the PL/pgSQL line).
+    pub context: Option<String>,
+    /// 1-based character position in the statement text sent.
+    pub position: Option<u32>,
+}
+
+impl ServerError {
+    /// Extracts the server's report from a client error, if it is one.
+    pub fn from_error(error: &postgres::Error) -> Option<ServerError> {
+        let db = error.as_db_error()?;
+        Some(ServerError {
+            severity: db.severity().to_string(),
+            code: db.code().code().to_string(),
+            message: db.message().to_string(),
+            detail: db.detail().map(str::to_string),
+            hint: db.hint().map(str::to_string),
+            context: db.where_().map(str::to_string),
+            position: match db.position() {
+                Some(postgres::error::ErrorPosition::Original(p)) => Some(*p),
+                _ => None,
+            },
+        })
+    }
+}
+
+/// An index left `INVALID` by a failed `CREATE INDEX CONCURRENTLY`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct InvalidIndex {
+    /// Schema of the index.
+    pub schema: String,
+    /// Index name.
+    pub name: String,
+    /// The statement that removes it.
+    pub drop_sql: String,
+}
+
+/// Why a migration did not complete.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ExecError {
+    /// A statement failed on the server.
+    #[error("migration {version} failed: {}", server.message)]
+    Statement {
+        /// The migration.
+        version: Version,
+        /// Which way it ran.
+        direction: Direction,
+        /// The file holding the statement (the migration or an include).
+        file: Arc<SourceFile>,
+        /// The statement.
+        span: Span,
+        /// The byte offset of the server's error position, when it gave one.
+        at: Option<usize>,
+        /// What the server said.
+        server: ServerError,
+        /// 1-based statement number in the migration.
+        statement: usize,
+        /// Statements in the migration.
+        total: usize,
+        /// True for a no-transaction migration: the statements before this
+        /// one stay applied and the failure is recorded for `up --resume`.
+        no_transaction: bool,
+        /// Indexes left invalid, with the statements that drop them.
+        invalid_indexes: Vec<InvalidIndex>,
+    },
+    /// `COMMIT` failed, e.g. a deferred constraint.
+    #[error("migration {version} failed at COMMIT: {}", server.message)]
+    Commit {
+        /// The migration.
+        version: Version,
+        /// What the server said.
+        server: ServerError,
+    },
+    /// The connection broke; the server rolled back any open transaction.
+    #[error("lost the connection while running migration {version}: {source}")]
+    Connection {
+        /// The migration.
+        version: Version,
+        /// The client error.
+        source: postgres::Error,
+    },
+    /// Reading or writing the tracking tables failed.
+    #[error(transparent)]
+    Tracking(#[from] HistoryError),
+}
+
+impl ExecError {
+    fn server(&self) -> Option<&ServerError> {
+        match self {
+            ExecError::Statement { server, .. } | ExecError::Commit { server, .. } => Some(server),
+            _ => None,
+        }
+    }
+}
+
+/// Runs migrations on one session.
+pub struct Executor<'c> {
+    client: &'c mut Client,
+    table: &'c TrackingTable,
+    options: &'c ExecOptions,
+    notices: NoticeQueue,
+}
+
+impl<'c> Executor<'c> {
+    /// An executor on `client`, whose notice callback feeds `notices`.
+    pub fn new(
+        client: &'c mut Client,
+        table: &'c TrackingTable,
+        options: &'c ExecOptions,
+        notices: NoticeQueue,
+    ) -> Self {
+        Executor {
+            client,
+            table,
+            options,
+            notices,
+        }
+    }
+
+    /// Applies `steps` in order. Stops at the first failure; migrations
+    /// before it stay applied and are listed in the failure's report.
+    pub fn apply(
+        &mut self,
+        set: &MigrationSet,
+        steps: &[UpStep],
+        observer: &mut dyn FnMut(Event<'_>),
+    ) -> Result<Report, ExecFailure> {
+        let mut report = Report::default();
+        let record = match self.client.prepare(&self.table.record_sql()) {
+            Ok(statement) => statement,
+            Err(e) => return Err(fail(report, ExecError::Tracking(HistoryError::Db(e)))),
+        };
+        for (i, step) in steps.iter().enumerate() {
+            let migration = &set.migrations()[step.migration];
+            observer(Event::Started {
+                migration,
+                direction: Direction::Up,
+                position: i + 1,
+                total: steps.len(),
+            });
+            let result = match migration.transaction {
+                TransactionMode::Transactional => self.run_transactional(
+                    migration,
+                    &migration.script,
+                    Direction::Up,
+                    observer,
+                    |client, ms| {
+                        client.execute(
+                            &record,
+                            &[
+                                &migration.version.as_str(),
+                                &migration.description,
+                                &ms,
+                                &migration.checksum.as_str(),
+                            ],
+                        )
+                    },
+                ),
+                TransactionMode::NoTransaction => self.run_no_transaction(
+                    migration,
+                    step.resume_at.unwrap_or(0),
+                    observer,
+                    &record,
+                ),
+            };
+            match result {
+                Ok(elapsed) => {
+                    observer(Event::Finished {
+                        migration,
+                        direction: Direction::Up,
+                        elapsed,
+                    });
+                    report.done.push(outcome(migration, Direction::Up, elapsed));
+                }
+                Err(error) => return Err(fail(report, error)),
+            }
+        }
+        Ok(report)
+    }
+
+    /// Rolls back the migrations at `indices` (newest first), each with the
+    /// removal of its tracking row.
+    pub fn rollback(
+        &mut self,
+        set: &MigrationSet,
+        indices: &[usize],
+        observer: &mut dyn FnMut(Event<'_>),
+    ) -> Result<Report, ExecFailure> {
+        let mut report = Report::default();
+        // Delete by numeric value too, so `1` recorded by hand matches `001`.
+        let forget = match self.client.prepare(&format!(
+            "{} OR ltrim(version, '0') = ltrim($1, '0')",
+            self.table.forget_sql()
+        )) {
+            Ok(statement) => statement,
+            Err(e) => return Err(fail(report, ExecError::Tracking(HistoryError::Db(e)))),
+        };
+        for (i, &index) in indices.iter().enumerate() {
+            let migration = &set.migrations()[index];
+            let rollback = migration
+                .rollback
+                .as_ref()
+                .expect("the plan only lists migrations with a rollback file");
+            observer(Event::Started {
+                migration,
+                direction: Direction::Down,
+                position: i + 1,
+                total: indices.len(),
+            });
+            let forget_row = |client: &mut Client, _ms: i32| {
+                client.execute(&forget, &[&migration.version.as_str()])
+            };
+            let result = match rollback.transaction {
+                TransactionMode::Transactional => self.run_transactional(
+                    migration,
+                    &rollback.script,
+                    Direction::Down,
+                    observer,
+                    forget_row,
+                ),
+                TransactionMode::NoTransaction => {
+                    let started = Instant::now();
+                    self.run_statements(
+                        migration,
+                        &rollback.script,
+                        Direction::Down,
+                        0,
+                        observer,
+                        |_, _| Ok(()),
+                    )
+                    .and_then(|()| {
+                        forget_row(self.client, 0).map_err(|e| tracking_error(migration, e))?;
+                        Ok(started.elapsed())
+                    })
+                }
+            };
+            match result {
+                Ok(elapsed) => {
+                    observer(Event::Finished {
+                        migration,
+                        direction: Direction::Down,
+                        elapsed,
+                    });
+                    report
+                        .done
+                        .push(outcome(migration, Direction::Down, elapsed));
+                }
+                Err(error) => return Err(fail(report, error)),
+            }
+        }
+        Ok(report)
+    }
+
+    /// One migration in one transaction, retried when the server is busy.
+    fn run_transactional(
+        &mut self,
+        migration: &Migration,
+        script: &Script,
+        direction: Direction,
+        observer: &mut dyn FnMut(Event<'_>),
+        mut track: impl FnMut(&mut Client, i32) -> Result<u64, postgres::Error>,
+    ) -> Result<Duration, ExecError> {
+        let max_attempts = self.options.max_retries + 1;
+        let mut attempt = 1;
+        loop {
+            let error =
+                match self.try_transactional(migration, script, direction, observer, &mut track) {
+                    Ok(elapsed) => return Ok(elapsed),
+                    Err(error) => error,
+                };
+            let busy = error
+                .server()
+                .filter(|s| RETRYABLE.contains(&s.code.as_str()))
+                .cloned();
+            match busy {
+                Some(server) if attempt < max_attempts => {
+                    let base = self.options.retry_delay * 2u32.saturating_pow(attempt - 1);
+                    let jitter = rand::thread_rng().gen_range(0.0..1.0);
+                    let delay = base.mul_f64(1.0 + jitter);
+                    observer(Event::Retry {
+                        attempt,
+                        max_attempts,
+                        delay,
+                        error: &server,
+                    });
+                    std::thread::sleep(delay);
+                    attempt += 1;
+                }
+                _ => return Err(error),
+            }
+        }
+    }
+
+    fn try_transactional(
+        &mut self,
+        migration: &Migration,
+        script: &Script,
+        direction: Direction,
+        observer: &mut dyn FnMut(Event<'_>),
+        track: &mut impl FnMut(&mut Client, i32) -> Result<u64, postgres::Error>,
+    ) -> Result<Duration, ExecError> {
+        let started = Instant::now();
+        self.client
+            .batch_execute("BEGIN")
+            .map_err(|e| connection_error(migration, e))?;
+        let result = self
+            .run_statements(migration, script, direction, 0, observer, |_, _| Ok(()))
+            .and_then(|()| {
+                let elapsed = started.elapsed();
+                let ms = i32::try_from(elapsed.as_millis()).unwrap_or(i32::MAX);
+                track(self.client, ms).map_err(|e| tracking_error(migration, e))?;
+                Ok(elapsed)
+            });
+        match result {
+            Ok(elapsed) => {
+                if let Err(e) = self.client.batch_execute("COMMIT") {
+                    return Err(match ServerError::from_error(&e) {
+                        Some(server) => ExecError::Commit {
+                            version: migration.version.clone(),
+                            server,
+                        },
+                        None => connection_error(migration, e),
+                    });
+                }
+                Ok(elapsed)
+            }
+            Err(error) => {
+                // The transaction is aborted; ROLLBACK cannot fail on a live
+                // session, and a dead one rolled back already.
+                let _ = self.client.batch_execute("ROLLBACK");
+                Err(error)
+            }
+        }
+    }
+
+    /// Runs the SQL steps of `script` from statement `from` (0-based),
+    /// calling `after(client, done)` after each statement.
+    fn run_statements(
+        &mut self,
+        migration: &Migration,
+        script: &Script,
+        direction: Direction,
+        from: usize,
+        observer: &mut dyn FnMut(Event<'_>),
+        mut after: impl FnMut(&mut Client, usize) -> Result<(), ExecError>,
+    ) -> Result<(), ExecError> {
+        let total = script.statement_count();
+        let mut index = 0;
+        for step in &script.steps {
+            match step {
+                Step::Echo { text } => {
+                    if index >= from {
+                        observer(Event::Echo { text });
+                    }
+                }
+                Step::Sql { file, span, .. } => {
+                    index += 1;
+                    if index <= from {
+                        continue;
+                    }
+                    let source = &script.files[*file];
+                    let result = self.client.batch_execute(source.slice(*span));
+                    self.forward_notices(source, *span, observer);
+                    if let Err(e) = result {
+                        let Some(server) = ServerError::from_error(&e) else {
+                            return Err(connection_error(migration, e));
+                        };
+                        let at = server
+                            .position
+                            .map(|p| source.offset_of_char_position(*span, p));
+                        return Err(ExecError::Statement {
+                            version: migration.version.clone(),
+                            direction,
+                            file: Arc::clone(source),
+                            span: *span,
+                            at,
+                            server,
+                            statement: index,
+                            total,
+                            no_transaction: false,
+                            invalid_indexes: Vec::new(),
+                        });
+                    }
+                    after(self.client, index)?;
+                    observer(Event::Statement { done: index, total });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A no-transaction migration: statements in autocommit, progress
+    /// recorded after each, the tracking row written at the end.
+    fn run_no_transaction(
+        &mut self,
+        migration: &Migration,
+        resume_at: usize,
+        observer: &mut dyn FnMut(Event<'_>),
+        record: &postgres::Statement,
+    ) -> Result<Duration, ExecError> {
+        let table = self.table;
+        table
+            .ensure_progress(self.client)
+            .map_err(ExecError::Tracking)?;
+        let progress = table.progress_qualified();
+        let total = migration.script.statement_count();
+        let version = migration.version.as_str();
+        let start_digest = crate::plan::done_digest(migration, resume_at);
+        self.client
+            .execute(
+                &format!(
+                    "INSERT INTO {progress} (version, checksum, statements_total, statements_done, done_digest) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (version) DO UPDATE SET checksum = EXCLUDED.checksum, \
+                     statements_total = EXCLUDED.statements_total, statements_done = EXCLUDED.statements_done, \
+                     done_digest = EXCLUDED.done_digest, error = NULL, sqlstate = NULL, updated_at = CURRENT_TIMESTAMP"
+                ),
+                &[
+                    &version,
+                    &migration.checksum.as_str(),
+                    &(total as i32),
+                    &(resume_at as i32),
+                    &start_digest,
+                ],
+            )
+            .map_err(|e| tracking_error(migration, e))?;
+        let advance = format!(
+            "UPDATE {progress} SET statements_done = $2, done_digest = $3, updated_at = CURRENT_TIMESTAMP WHERE version = $1"
+        );
+
+        let started = Instant::now();
+        let result = self.run_statements(
+            migration,
+            &migration.script,
+            Direction::Up,
+            resume_at,
+            observer,
+            |client, done| {
+                let digest = crate::plan::done_digest(migration, done);
+                client
+                    .execute(&advance, &[&version, &(done as i32), &digest])
+                    .map_err(|e| tracking_error(migration, e))?;
+                Ok(())
+            },
+        );
+        match result {
+            Ok(()) => {
+                let elapsed = started.elapsed();
+                let ms = i32::try_from(elapsed.as_millis()).unwrap_or(i32::MAX);
+                let mut finish = || -> Result<(), postgres::Error> {
+                    let mut tx = self.client.transaction()?;
+                    tx.execute(
+                        record,
+                        &[
+                            &version,
+                            &migration.description,
+                            &ms,
+                            &migration.checksum.as_str(),
+                        ],
+                    )?;
+                    tx.execute(
+                        &format!("DELETE FROM {progress} WHERE version = $1"),
+                        &[&version],
+                    )?;
+                    tx.commit()
+                };
+                finish().map_err(|e| tracking_error(migration, e))?;
+                Ok(elapsed)
+            }
+            Err(mut error) => {
+                if let ExecError::Statement {
+                    server,
+                    no_transaction,
+                    invalid_indexes,
+                    ..
+                } = &mut error
+                {
+                    *no_transaction = true;
+                    let _ = self.client.execute(
+                        &format!(
+                            "UPDATE {progress} SET error = $2, sqlstate = $3, updated_at = CURRENT_TIMESTAMP WHERE version = $1"
+                        ),
+                        &[&version, &server.message, &server.code],
+                    );
+                    *invalid_indexes = find_invalid_indexes(self.client).unwrap_or_default();
+                }
+                Err(error)
+            }
+        }
+    }
+
+    fn forward_notices(&self, file: &SourceFile, span: Span, observer: &mut dyn FnMut(Event<'_>)) {
+        for notice in self.notices.drain() {
+            let at = notice
+                .position
+                .map(|p| file.offset_of_char_position(span, p))
+                .map(|start| Span::new(start, start))
+                .unwrap_or(span);
+            observer(Event::Notice {
+                notice: &notice,
+                file,
+                span: at,
+            });
+        }
+    }
+}
+
+/// Indexes marked invalid, as a failed `CREATE INDEX CONCURRENTLY` leaves them.
+pub fn find_invalid_indexes(client: &mut Client) -> Result<Vec<InvalidIndex>, postgres::Error> {
+    let rows = client.query(
+        "SELECT n.nspname::text, c.relname::text FROM pg_index i \
+         JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE NOT i.indisvalid ORDER BY 1, 2",
+        &[],
+    )?;
+    Ok(rows
+        .iter()
+        .map(|row| {
+            let (schema, name): (String, String) = (row.get(0), row.get(1));
+            let drop_sql = format!(
+                "DROP INDEX CONCURRENTLY IF EXISTS {}.{};",
+                quote_ident(&schema),
+                quote_ident(&name)
+            );
+            InvalidIndex {
+                schema,
+                name,
+                drop_sql,
+            }
+        })
+        .collect())
+}
+
+fn outcome(migration: &Migration, direction: Direction, elapsed: Duration) -> Outcome {
+    Outcome {
+        version: migration.version.clone(),
+        description: migration.description.clone(),
+        direction,
+        execution_time_ms: elapsed.as_millis() as u64,
+    }
+}
+
+fn fail(report: Report, error: ExecError) -> ExecFailure {
+    ExecFailure { report, error }
+}
+
+fn connection_error(migration: &Migration, source: postgres::Error) -> ExecError {
+    ExecError::Connection {
+        version: migration.version.clone(),
+        source,
+    }
+}
+
+fn tracking_error(migration: &Migration, e: postgres::Error) -> ExecError {
+    if e.as_db_error().is_none() {
+        return connection_error(migration, e);
+    }
+    ExecError::Tracking(HistoryError::Db(e))
+}

@@ -1,0 +1,32 @@
+//! pgshift's domain: everything a migration run needs, without any printing.
+//!
+//! - [`migration`]: load and validate a `migration_scripts/` folder;
+//!   [`script`] turns one file into steps; [`checksum`] fingerprints it.
+//! - [`history`]: the `schema_migrations` tracking table.
+//! - [`plan`]: a pure function from the set and the history to what to do.
+//! - [`lock`]: one runner at a time.
+//! - [`executor`]: runs migrations and rollbacks on a session.
+//! - [`migrator`]: the operations, each one call (status, up, rollback).
+//! - [`connect`]: where to connect, and opening sessions.
+//!
+//! The CLI crate turns these values into text; this crate never prints.
+#![warn(missing_docs)]
+
+pub mod checksum;
+pub mod config;
+pub mod connect;
+pub mod dev;
+pub mod error;
+pub mod executor;
+pub mod history;
+pub mod lock;
+pub mod migration;
+pub mod migrator;
+pub mod plan;
+pub mod preview;
+pub mod script;
+pub mod source;
+pub mod template;
+
+pub use error::Error;
+pub use pgshift_cluster as cluster;

@@ -1,0 +1,226 @@
+//! The operations the CLI offers, each one call: status, up, rollback.
+//!
+//! A [`Migrator`] ties a loaded [`MigrationSet`] to a database and a
+//! tracking table. Every operation that changes anything takes the advisory
+//! lock on its own session first, then reads the history and plans under
+//! the lock, so two runners never apply the same migration.
+
+use crate::connect::ConnectionSettings;
+use crate::error::Error;
+use crate::executor::{Event, ExecOptions, Executor, NoticeQueue, Report};
+use crate::history::{History, TrackingTable};
+use crate::lock::{lock_key, LockHolder, MigrationLock};
+use crate::migration::{MigrationSet, Version};
+use crate::plan::{Plan, RollbackTarget, UpOptions, UpStep};
+use postgres::Client;
+use std::time::Duration;
+
+/// Session and locking settings for a run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// `application_name` of pgshift's sessions.
+    pub application_name: String,
+    /// How long to wait for another runner's lock.
+    pub lock_wait: Duration,
+    /// `lock_timeout` for migration statements; `None` leaves the server's.
+    pub lock_timeout: Option<Duration>,
+    /// `statement_timeout` for migration statements; `None` leaves the server's.
+    pub statement_timeout: Option<Duration>,
+    /// Retry policy.
+    pub exec: ExecOptions,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            application_name: "pgshift".into(),
+            lock_wait: Duration::from_secs(60),
+            lock_timeout: Some(Duration::from_secs(5)),
+            statement_timeout: None,
+            exec: ExecOptions::default(),
+        }
+    }
+}
+
+/// Something to show while an operation runs.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Progress<'a> {
+    /// Another runner holds the lock; waiting.
+    LockWait {
+        /// Who, if the server says.
+        holder: Option<&'a LockHolder>,
+    },
+    /// An executor event.
+    Exec(Event<'a>),
+}
+
+/// A migration folder bound to a database.
+#[derive(Debug)]
+pub struct Migrator {
+    set: MigrationSet,
+    table: TrackingTable,
+    connection: ConnectionSettings,
+    options: RunOptions,
+}
+
+/// What `up` did.
+#[derive(Debug, serde::Serialize)]
+pub struct UpOutcome {
+    /// The plan as it stood under the lock, before applying.
+    pub plan: Plan,
+    /// What was applied.
+    pub report: Report,
+}
+
+impl Migrator {
+    /// Binds a set to a database.
+    pub fn new(
+        set: MigrationSet,
+        table: TrackingTable,
+        connection: ConnectionSettings,
+        options: RunOptions,
+    ) -> Self {
+        Migrator {
+            set,
+            table,
+            connection,
+            options,
+        }
+    }
+
+    /// The migration set.
+    pub fn set(&self) -> &MigrationSet {
+        &self.set
+    }
+
+    /// The tracking table.
+    pub fn table(&self) -> &TrackingTable {
+        &self.table
+    }
+
+    /// The connection settings.
+    pub fn connection(&self) -> &ConnectionSettings {
+        &self.connection
+    }
+
+    /// Reads the history and plans, changing nothing (no lock, no table
+    /// created): what `status`, `verify` and `--dry-run` show.
+    pub fn plan(&self) -> Result<(Plan, History), Error> {
+        let mut client = self.connection.connect(&self.options.application_name)?;
+        let history = self.table.read(&mut client)?;
+        Ok((Plan::new(&self.set, &history), history))
+    }
+
+    /// Applies pending migrations under the lock.
+    pub fn up(
+        &self,
+        up: &UpOptions,
+        observer: &mut dyn FnMut(Progress<'_>),
+    ) -> Result<UpOutcome, Error> {
+        let (_lock, mut client, notices) = self.lock_and_connect(observer)?;
+        self.table.ensure(&mut client)?;
+        let history = self.table.read(&mut client)?;
+        let plan = Plan::new(&self.set, &history);
+        let steps = plan.up_steps(&self.set, up)?;
+        let report = self.executor_run(&mut client, notices, observer, |exec, set, obs| {
+            exec.apply(set, &steps, obs)
+        })?;
+        Ok(UpOutcome { plan, report })
+    }
+
+    /// The steps `up` would run now, without taking the lock.
+    pub fn up_preview(&self, up: &UpOptions) -> Result<(Plan, Vec<UpStep>), Error> {
+        let (plan, _) = self.plan()?;
+        let steps = plan.up_steps(&self.set, up)?;
+        Ok((plan, steps))
+    }
+
+    /// Rolls back under the lock. When `expected` is given (the versions a
+    /// user confirmed), refuses if the plan under the lock differs.
+    pub fn rollback(
+        &self,
+        target: &RollbackTarget,
+        expected: Option<&[Version]>,
+        observer: &mut dyn FnMut(Progress<'_>),
+    ) -> Result<Report, Error> {
+        let (_lock, mut client, notices) = self.lock_and_connect(observer)?;
+        self.table.ensure(&mut client)?;
+        let history = self.table.read(&mut client)?;
+        let plan = Plan::new(&self.set, &history);
+        let steps = plan.rollback_steps(&self.set, target)?;
+        if let Some(expected) = expected {
+            let now: Vec<&Version> = steps
+                .iter()
+                .map(|&i| &self.set.migrations()[i].version)
+                .collect();
+            if now.len() != expected.len() || now.iter().zip(expected).any(|(a, b)| *a != b) {
+                return Err(crate::plan::PlanError::Changed.into());
+            }
+        }
+        let report = self.executor_run(&mut client, notices, observer, |exec, set, obs| {
+            exec.rollback(set, &steps, obs)
+        })?;
+        Ok(report)
+    }
+
+    /// Takes the lock on a session of its own, then opens the work session
+    /// with the run's settings and a notice queue.
+    fn lock_and_connect(
+        &self,
+        observer: &mut dyn FnMut(Progress<'_>),
+    ) -> Result<(MigrationLock, Client, NoticeQueue), Error> {
+        let app = &self.options.application_name;
+        let lock_client = self.connection.connect(app)?;
+        let lock = MigrationLock::acquire(
+            lock_client,
+            lock_key(&self.table),
+            self.options.lock_wait,
+            |holder| observer(Progress::LockWait { holder }),
+        )?;
+        let notices = NoticeQueue::default();
+        let sink = notices.clone();
+        let mut client = self
+            .connection
+            .connect_with_notices(app, move |notice| sink.push(notice))?;
+        client
+            .batch_execute(&session_settings(&self.options))
+            .map_err(Error::Session)?;
+        Ok((lock, client, notices))
+    }
+
+    fn executor_run(
+        &self,
+        client: &mut Client,
+        notices: NoticeQueue,
+        observer: &mut dyn FnMut(Progress<'_>),
+        run: impl FnOnce(
+            &mut Executor<'_>,
+            &MigrationSet,
+            &mut dyn FnMut(Event<'_>),
+        ) -> Result<Report, crate::executor::ExecFailure>,
+    ) -> Result<Report, Error> {
+        let mut executor = Executor::new(client, &self.table, &self.options.exec, notices);
+        let mut forward = |event: Event<'_>| observer(Progress::Exec(event));
+        Ok(run(&mut executor, &self.set, &mut forward)?)
+    }
+}
+
+/// `SET` statements for the migration session.
+pub fn session_settings(options: &RunOptions) -> String {
+    let ms = |d: Option<Duration>| d.map(|d| d.as_millis()).unwrap_or(0);
+    let mut sql = String::new();
+    if options.lock_timeout.is_some() {
+        sql.push_str(&format!(
+            "SET lock_timeout = '{}ms';",
+            ms(options.lock_timeout)
+        ));
+    }
+    if options.statement_timeout.is_some() {
+        sql.push_str(&format!(
+            "SET statement_timeout = '{}ms';",
+            ms(options.statement_timeout)
+        ));
+    }
+    sql
+}

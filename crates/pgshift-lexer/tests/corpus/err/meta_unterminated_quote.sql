@@ -1,0 +1,4 @@
+\echo 'oops
+SELECT 1;
+\i "missing
+SELECT 2;

@@ -1,0 +1,4 @@
+\\ swallowed line; SELECT 0;
+SELECT 1 \
+SELECT 2;
+\

@@ -1,0 +1,3 @@
+SELECT 1;
+SELECT 2 /* nested /* closed */ but outer never;
+SELECT 3;

@@ -1,0 +1,2 @@
+SELECT E'escaped quote does not close: \';
+SELECT 2;

@@ -1,0 +1,2 @@
+﻿CREATE TABLE bom (id int);
+SELECT 1;

@@ -1,0 +1,3 @@
+-- just a comment; nothing to run
+/* and a block; comment */
+
