@@ -220,37 +220,15 @@ pub struct InvalidIndex {
 #[non_exhaustive]
 pub enum ExecError {
     /// A statement failed on the server.
-    #[error("migration {version} failed: {}", server.message)]
-    Statement {
-        /// The migration.
-        version: Version,
-        /// Which way it ran.
-        direction: Direction,
-        /// The file holding the statement (the migration or an include).
-        file: Arc<SourceFile>,
-        /// The statement.
-        span: Span,
-        /// The byte offset of the server's error position, when it gave one.
-        at: Option<usize>,
-        /// What the server said.
-        server: ServerError,
-        /// 1-based statement number in the migration.
-        statement: usize,
-        /// Statements in the migration.
-        total: usize,
-        /// True for a no-transaction migration: the statements before this
-        /// one stay applied and the failure is recorded for `up --resume`.
-        no_transaction: bool,
-        /// Indexes left invalid, with the statements that drop them.
-        invalid_indexes: Vec<InvalidIndex>,
-    },
+    #[error("migration {} failed: {}", .0.version, .0.server.message)]
+    Statement(Box<StatementFailure>),
     /// `COMMIT` failed, e.g. a deferred constraint.
     #[error("migration {version} failed at COMMIT: {}", server.message)]
     Commit {
         /// The migration.
         version: Version,
         /// What the server said.
-        server: ServerError,
+        server: Box<ServerError>,
     },
     /// The connection broke; the server rolled back any open transaction.
     #[error("lost the connection while running migration {version}: {source}")]
@@ -265,10 +243,37 @@ pub enum ExecError {
     Tracking(#[from] HistoryError),
 }
 
+/// A statement that failed, and where it is.
+#[derive(Debug)]
+pub struct StatementFailure {
+    /// The migration.
+    pub version: Version,
+    /// Which way it ran.
+    pub direction: Direction,
+    /// The file holding the statement (the migration or an include).
+    pub file: Arc<SourceFile>,
+    /// The statement.
+    pub span: Span,
+    /// The byte offset of the server's error position, when it gave one.
+    pub at: Option<usize>,
+    /// What the server said.
+    pub server: ServerError,
+    /// 1-based statement number in the migration.
+    pub statement: usize,
+    /// Statements in the migration.
+    pub total: usize,
+    /// True for a no-transaction migration: the statements before this
+    /// one stay applied and the failure is recorded for `up --resume`.
+    pub no_transaction: bool,
+    /// Indexes left invalid, with the statements that drop them.
+    pub invalid_indexes: Vec<InvalidIndex>,
+}
+
 impl ExecError {
     fn server(&self) -> Option<&ServerError> {
         match self {
-            ExecError::Statement { server, .. } | ExecError::Commit { server, .. } => Some(server),
+            ExecError::Statement(failure) => Some(&failure.server),
+            ExecError::Commit { server, .. } => Some(server),
             _ => None,
         }
     }
@@ -498,7 +503,7 @@ impl<'c> Executor<'c> {
                     return Err(match ServerError::from_error(&e) {
                         Some(server) => ExecError::Commit {
                             version: migration.version.clone(),
-                            server,
+                            server: Box::new(server),
                         },
                         None => connection_error(migration, e),
                     });
@@ -549,7 +554,7 @@ impl<'c> Executor<'c> {
                         let at = server
                             .position
                             .map(|p| source.offset_of_char_position(*span, p));
-                        return Err(ExecError::Statement {
+                        return Err(ExecError::Statement(Box::new(StatementFailure {
                             version: migration.version.clone(),
                             direction,
                             file: Arc::clone(source),
@@ -560,7 +565,7 @@ impl<'c> Executor<'c> {
                             total,
                             no_transaction: false,
                             invalid_indexes: Vec::new(),
-                        });
+                        })));
                     }
                     after(self.client, index)?;
                     observer(Event::Statement { done: index, total });
@@ -648,21 +653,15 @@ impl<'c> Executor<'c> {
                 Ok(elapsed)
             }
             Err(mut error) => {
-                if let ExecError::Statement {
-                    server,
-                    no_transaction,
-                    invalid_indexes,
-                    ..
-                } = &mut error
-                {
-                    *no_transaction = true;
+                if let ExecError::Statement(failure) = &mut error {
+                    failure.no_transaction = true;
                     let _ = self.client.execute(
                         &format!(
                             "UPDATE {progress} SET error = $2, sqlstate = $3, updated_at = CURRENT_TIMESTAMP WHERE version = $1"
                         ),
-                        &[&version, &server.message, &server.code],
+                        &[&version, &failure.server.message, &failure.server.code],
                     );
-                    *invalid_indexes = find_invalid_indexes(self.client).unwrap_or_default();
+                    failure.invalid_indexes = find_invalid_indexes(self.client).unwrap_or_default();
                 }
                 Err(error)
             }

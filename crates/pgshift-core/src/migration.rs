@@ -28,7 +28,7 @@ pub const MAX_VERSION_LEN: usize = 20;
 pub const SEED_FILE: &str = "seed_data.sql";
 
 /// A migration version: digits, kept exactly as written, ordered by value.
-#[derive(Debug, Clone, Eq, Hash, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(transparent)]
 pub struct Version(String);
 
@@ -65,12 +65,6 @@ impl Version {
     /// True when both name the same number (`002` and `0002`).
     pub fn same_number(&self, other: &Version) -> bool {
         self.significant() == other.significant()
-    }
-}
-
-impl PartialEq for Version {
-    fn eq(&self, other: &Self) -> bool {
-        self.0 == other.0
     }
 }
 

@@ -158,13 +158,40 @@ impl Script {
     fn expand(&mut self, file_index: usize, stack: &mut Vec<PathBuf>) -> Result<(), LoadError> {
         let file = Arc::clone(&self.files[file_index]);
         stack.push(file.path().to_path_buf());
-        for item in pgshift_lexer::split(file.text()) {
+        let split = pgshift_lexer::split_script(file.text());
+        if let Some(copy) = split.copy_data.first() {
+            return Err(LoadError::MetaCommand {
+                path: file.path().to_path_buf(),
+                span: split.items[copy.item].span(),
+                command: "copy".into(),
+                reason: "COPY … FROM STDIN reads data from the script, which pgshift does not send; use INSERT, or load the data outside the migration".into(),
+            });
+        }
+        for item in split.items {
             match item {
-                Item::Statement(statement) => self.steps.push(Step::Sql {
-                    file: file_index,
-                    span: statement.span,
-                    kind: statement.kind,
-                }),
+                Item::Statement(statement) => {
+                    // psql drops a meta-command found inside a statement
+                    // before sending it; sending the text as written would
+                    // be a syntax error, and rewriting it would break the
+                    // mapping of server error positions back to the file.
+                    if let Some(meta) = statement
+                        .tokens(file.text())
+                        .into_iter()
+                        .find(|t| t.kind == pgshift_lexer::TokenKind::MetaCommand)
+                    {
+                        return Err(LoadError::MetaCommand {
+                            path: file.path().to_path_buf(),
+                            span: meta.span,
+                            command: meta.text(file.text()).trim_start_matches('\\').split_whitespace().next().unwrap_or_default().to_string(),
+                            reason: "psql commands inside a statement are not supported; put it on its own line between statements".into(),
+                        });
+                    }
+                    self.steps.push(Step::Sql {
+                        file: file_index,
+                        span: statement.span,
+                        kind: statement.kind,
+                    });
+                }
                 Item::Meta(meta) => match meta.name.as_str() {
                     "set" if meta
                         .args

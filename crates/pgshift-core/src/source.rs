@@ -98,8 +98,9 @@ mod tests {
     fn error_position_maps_to_byte_offset() {
         let f = SourceFile::new("x.sql", "-- é\nSELECT 'é', nope;");
         let stmt = Span::new(f.text().find("SELECT").unwrap(), f.text().len());
-        // PostgreSQL reports `nope` at character 14 of the statement text.
-        let at = f.offset_of_char_position(stmt, 14);
+        // PostgreSQL reports `nope` at character 13 of the statement text
+        // (`é` is one character but two bytes).
+        let at = f.offset_of_char_position(stmt, 13);
         assert_eq!(&f.text()[at..at + 4], "nope");
     }
 }

@@ -74,16 +74,17 @@ pub fn render(
     let description = description.trim().replace(['\n', '\r'], " ");
     let date = chrono::Local::now().format("%Y-%m-%d");
     let forward_body = if no_transaction {
-        format!(
-            "-- pgshift:no-transaction\n\
-             --\n\
-             -- Runs outside a transaction, statement by statement (needed for\n\
-             -- CREATE INDEX CONCURRENTLY). If a statement fails, the ones before it\n\
-             -- stay applied: fix the cause, then `pgshift up --resume`.\n\
-             -- Keep every statement idempotent (IF NOT EXISTS), e.g.:\n\
-             --\n\
-             -- CREATE INDEX CONCURRENTLY IF NOT EXISTS users_last_login_idx ON users (last_login_at);\n"
+        concat!(
+            "-- pgshift:no-transaction\n",
+            "--\n",
+            "-- Runs outside a transaction, statement by statement (needed for\n",
+            "-- CREATE INDEX CONCURRENTLY). If a statement fails, the ones before it\n",
+            "-- stay applied: fix the cause, then `pgshift up --resume`.\n",
+            "-- Keep every statement idempotent (IF NOT EXISTS), e.g.:\n",
+            "--\n",
+            "-- CREATE INDEX CONCURRENTLY IF NOT EXISTS users_last_login_idx ON users (last_login_at);\n"
         )
+        .to_string()
     } else {
         format!(
             "--\n\

@@ -12,6 +12,19 @@
 //! - Helpers: [`Statement::sql`] (the text psql would send),
 //!   [`Statement::leading_keywords`], [`statement_kind`], [`line_col`].
 //!
+//! ```
+//! use pgshift_lexer::{split, Item, StatementKind};
+//!
+//! let src = "\\set ON_ERROR_STOP on\nBEGIN;\nCREATE FUNCTION f() RETURNS int\n\
+//!            LANGUAGE sql BEGIN ATOMIC SELECT 1; END;\nCOMMIT;\n";
+//! let items = split(src);
+//! assert_eq!(items.len(), 4);
+//! assert!(matches!(&items[0], Item::Meta(m) if m.name == "set" && m.args == ["ON_ERROR_STOP", "on"]));
+//! assert!(matches!(&items[1], Item::Statement(s) if s.kind == StatementKind::Begin));
+//! assert!(matches!(&items[2], Item::Statement(s) if s.text(src).ends_with("END;")));
+//! assert!(matches!(&items[3], Item::Statement(s) if s.kind == StatementKind::Commit));
+//! ```
+//!
 //! The reference is psql (PostgreSQL 16): its SQL lexer
 //! `src/fe_utils/psqlscan.l` (which mirrors the server's
 //! `src/backend/parser/scan.l`), its backslash-command lexer
@@ -271,15 +284,26 @@ impl Statement {
     ///
     /// Like psql's `MainLoop`, a meta-command at the start of a line also
     /// takes the preceding newline with it, so a line holding only a
-    /// meta-command leaves no trace. psql variables are not substituted.
+    /// meta-command leaves no trace (nor does the CR of a CRLF ending it).
+    /// psql variables are not substituted. Unlike psql, empty lines are
+    /// kept (psql skips empty input lines outside quotes and comments); that
+    /// only changes whitespace between tokens, and keeps the text equal to
+    /// the file's so that server error positions map back to it.
     pub fn sql<'a>(&self, src: &'a str) -> Cow<'a, str> {
         let text = self.text(src);
         if !text.contains('\\') {
             return Cow::Borrowed(text);
         }
         let mut out = String::with_capacity(text.len());
+        // End of the last meta-command: psql reads lines without their `\n`
+        // but with the `\r` of a CRLF, and the command eats that `\r` as
+        // whitespace, while our meta-command spans stop before it.
+        let mut after_meta = None;
         for t in self.tokens(src) {
-            let s = t.text(src);
+            let mut s = t.text(src);
+            if after_meta == Some(t.span.start) && s.starts_with("\r\n") {
+                s = &s[1..];
+            }
             match t.kind {
                 TokenKind::MetaCommand => {
                     // mainloop.c: "If we added a newline to query_buf, and
@@ -291,6 +315,7 @@ impl Statement {
                     {
                         out.pop();
                     }
+                    after_meta = Some(t.span.end);
                 }
                 TokenKind::Operator if s == "\\;" || s == "\\:" => out.push_str(&s[1..]),
                 _ => out.push_str(s),

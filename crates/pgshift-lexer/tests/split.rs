@@ -177,6 +177,11 @@ fn meta_in_the_middle_of_a_statement() {
         panic!()
     };
     assert_eq!(s.sql(src), "SELECT 1, \n  \n2;");
+    let src = "SELECT 1,\r\n\\echo hi\r\n2 \\echo ho\r\n;";
+    let Some(Item::Statement(s)) = split(src).pop() else {
+        panic!()
+    };
+    assert_eq!(s.sql(src), "SELECT 1,\r\n2 \n;");
     assert_eq!(s.leading_keywords(src, 5), ["SELECT"]);
 }
 

@@ -86,6 +86,12 @@ fn connection(settings: &Settings, out: &mut Output) -> Result<ConnectionSetting
         ConnectionSettings::resolve(settings.database_url.as_deref(), config_url, &settings.env)
             .map_err(|e| Failure::from(pgshift_core::Error::from(e)))?;
     if let Some(connection) = resolved {
+        for warning in connection.warnings() {
+            out.diagnostic(format!(
+                "{} {warning}\n",
+                out.paint(Style::Warn, "warning:")
+            ));
+        }
         return Ok(connection);
     }
     let dev = DevDatabase::new(&settings.project_dir);
@@ -155,13 +161,11 @@ fn show_progress(out: &mut Output, progress: Progress<'_>) {
                     notice.message
                 ));
             }
-            Event::Statement { done, total } => {
-                if total > 1 && out.interactive {
-                    out.progress(format!(
-                        "  {}",
-                        out.paint(Style::Dim, format!("statement {done}/{total}"))
-                    ));
-                }
+            Event::Statement { done, total } if total > 1 && out.interactive => {
+                out.progress(format!(
+                    "  {}",
+                    out.paint(Style::Dim, format!("statement {done}/{total}"))
+                ));
             }
             Event::Retry {
                 attempt,

@@ -73,18 +73,10 @@ impl From<Error> for Failure {
     }
 }
 
+/// Connection errors already say what to do (which setting the password
+/// came from, how to create a missing database), so they need no help line.
 fn connect_problem(e: &ConnectError) -> Problem {
-    let problem = Problem::error(e.to_string()).with_code("connect");
-    match e {
-        ConnectError::AuthenticationFailed { .. } => problem
-            .with_help("check the password in the URL, PGPASSWORD or ~/.pgpass; it is never printed"),
-        ConnectError::DatabaseMissing { .. } => {
-            problem.with_help("create it (e.g. `createdb NAME`) or point --database-url at an existing one")
-        }
-        ConnectError::Unreachable { .. } | ConnectError::Timeout { .. } => problem
-            .with_help("is the server running, and is the host/port right? Without any configuration pgshift uses its local development database"),
-        _ => problem,
-    }
+    Problem::error(e.to_string()).with_code("connect")
 }
 
 fn load_problem(e: &LoadError) -> Problem {
@@ -103,18 +95,19 @@ fn load_problem(e: &LoadError) -> Problem {
 
 fn exec_problem(e: &ExecError) -> Problem {
     match e {
-        ExecError::Statement {
-            version,
-            direction,
-            file,
-            span,
-            at,
-            server,
-            statement,
-            total,
-            no_transaction,
-            invalid_indexes,
-        } => {
+        ExecError::Statement(failure) => {
+            let pgshift_core::executor::StatementFailure {
+                version,
+                direction,
+                file,
+                span,
+                at,
+                server,
+                statement,
+                total,
+                no_transaction,
+                invalid_indexes,
+            } = &**failure;
             let verb = match direction {
                 Direction::Up => "migration",
                 Direction::Down => "rollback of",

@@ -96,17 +96,18 @@ impl Problem {
         self
     }
 
-    /// Renders for a terminal or a log: miette's graphical report, with
-    /// Unicode and colour only when `color` is on, at a fixed width.
+    /// Renders for a terminal or a log: miette's graphical report. On a
+    /// terminal (`color`), in colour and wrapped to 100 columns; otherwise
+    /// plain and unwrapped, so a log line can be searched for whole.
     pub fn render(&self, color: bool) -> String {
-        let theme = if color {
-            GraphicalTheme::unicode()
+        let (theme, width) = if color {
+            (GraphicalTheme::unicode(), 100)
         } else {
-            GraphicalTheme::unicode_nocolor()
+            (GraphicalTheme::unicode_nocolor(), 10_000)
         };
         let mut out = String::new();
         let handler = GraphicalReportHandler::new_themed(theme)
-            .with_width(100)
+            .with_width(width)
             .with_context_lines(2);
         if handler.render_report(&mut out, self).is_err() {
             out = format!("error: {}\n", self.message);
@@ -164,13 +165,7 @@ impl Diagnostic for Problem {
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         let snippet = self.snippet.as_ref()?;
         Some(Box::new(std::iter::once(LabeledSpan::new_with_span(
-            Some(format!(
-                "{} ({}:{}:{})",
-                snippet.label,
-                snippet.location.file,
-                snippet.location.line,
-                snippet.location.column
-            )),
+            Some(snippet.label.clone()),
             snippet.span,
         ))))
     }

@@ -57,7 +57,12 @@ impl Project {
 
     /// `pgshift` in the project folder with nothing configured.
     pub fn bare(&self) -> Command {
-        let mut cmd = Command::cargo_bin("pgshift").expect("binary built");
+        Command::from_std(self.std_command())
+    }
+
+    /// The same as [`Project::bare`], as a plain process to spawn.
+    pub fn std_command(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("pgshift"));
         cmd.current_dir(self.path())
             .env("NO_COLOR", "1")
             .env("HOME", self.path());

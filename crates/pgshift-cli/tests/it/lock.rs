@@ -18,8 +18,10 @@ fn two_concurrent_runs_apply_each_migration_exactly_once() {
         );
     }
     let spawn = || {
-        let mut cmd: std::process::Command = project.cmd(&db).arg("up").into();
-        cmd.stdout(std::process::Stdio::piped())
+        project
+            .std_command()
+            .args(["--database-url", db.url(), "up"])
+            .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
             .expect("spawn pgshift")

@@ -4,6 +4,7 @@
 mod common;
 mod connection;
 mod lock;
+mod migration_scripts;
 mod no_transaction;
 mod rollback;
 mod up;

@@ -24,6 +24,11 @@ pub enum EnvSource {
 /// `dotenvy::dotenv()`, which would, and which would also make a `.env` value
 /// visible to every child process pgshift starts (`psql`, `pg_dump`, …).
 ///
+/// `.env` is parsed by dotenvy: `KEY=value` lines, `#` comments, optional
+/// `export`, quotes; `$NAME` / `${NAME}` are expanded in unquoted and
+/// double-quoted values, so a password containing `$` needs single quotes.
+/// The first definition of a name in the file wins.
+///
 /// Values that are set but empty count as unset (a `.env` template with
 /// `DATABASE_URL=` should not mean "connect to the empty URL").
 ///

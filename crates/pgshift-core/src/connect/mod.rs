@@ -60,9 +60,35 @@
 //!
 //! # TLS
 //!
-//! `sslmode` follows libpq ("libpq-ssl"); see the table in the `tls`
-//! submodule. TLS is done by rustls with the `ring` provider; unix-socket
-//! connections never use TLS (PostgreSQL does not offer it there).
+//! `sslmode` (URL or `PGSSLMODE`) follows libpq (PostgreSQL docs, section
+//! "libpq-ssl"); TLS is done by rustls with the `ring` provider:
+//!
+//! | sslmode | encryption | certificate checked | host name checked |
+//! |---|---|---|---|
+//! | `disable` | no | – | – |
+//! | `allow`, `prefer` (default) | if the server offers it | only if a root certificate file exists | no |
+//! | `require` | yes | only if a root certificate file exists | no |
+//! | `verify-ca` | yes | yes | no |
+//! | `verify-full` | yes | yes | yes |
+//!
+//! The root certificate file is `sslrootcert` / `PGSSLROOTCERT`, else
+//! `~/.postgresql/root.crt`; `verify-ca` and `verify-full` fail with a clear
+//! message when it does not exist. `sslrootcert=system` uses the Mozilla root
+//! set (`webpki-roots`) and, as in libpq, requires `verify-full` (and makes
+//! it the default). As with libpq and OpenSSL, a self-signed server
+//! certificate listed in the root file is trusted, and without a DNS
+//! subjectAltName the host name is compared with the certificate's Common
+//! Name. A client certificate is sent when `sslcert` (default
+//! `~/.postgresql/postgresql.crt`) exists, with the key `sslkey` (default
+//! `~/.postgresql/postgresql.key`). `allow` is treated as `prefer`.
+//! Unix-socket connections never use TLS (PostgreSQL does not offer it
+//! there), whatever `sslmode` says.
+//!
+//! Not supported, and refused with a clear error rather than ignored:
+//! `service` (pg_service.conf; a `PGSERVICE` variable is ignored with a
+//! warning when something else says where to connect), `sslcrl`,
+//! `sslcrldir`, `sslpassword`, `require_auth`, `replication`,
+//! `gssencmode=require`, and a `client_encoding` other than UTF8.
 //!
 //! This module never prints: anything worth telling the user that is not an
 //! error comes back as a [`ConnectWarning`].
@@ -1112,11 +1138,20 @@ impl ConnectionSettings {
             };
         }
         if kind == "authentication error" {
+            let hint = if chain.contains("channel binding") {
+                "channel_binding=require needs TLS (an sslmode other than disable) and \
+                 SCRAM-SHA-256 authentication on the server"
+            } else {
+                "pgshift supports trust, password, md5 and SCRAM-SHA-256 authentication"
+            };
             return ConnectError::AuthenticationFailed {
                 target,
                 user: self.user.clone(),
-                reason: chain,
-                hint: "pgshift supports password, md5 and SCRAM authentication".to_owned(),
+                reason: chain
+                    .strip_prefix("authentication error: ")
+                    .unwrap_or(&chain)
+                    .to_owned(),
+                hint: hint.to_owned(),
             };
         }
         if kind == "error performing TLS handshake" {
@@ -1126,11 +1161,15 @@ impl ConnectionSettings {
                     self.ssl_mode
                 )
             } else {
-                let cause = chain
+                let raw = chain
                     .strip_prefix("error performing TLS handshake: ")
                     .unwrap_or(&chain);
+                let cause = match tls::explain(raw) {
+                    Some(words) => format!("{words} ({raw})"),
+                    None => raw.to_owned(),
+                };
                 match &self.verification {
-                    tls::Verification::None => cause.to_owned(),
+                    tls::Verification::None => cause,
                     tls::Verification::Chain(r) => format!(
                         "{cause} (the certificate chain is checked against {})",
                         describe_roots(r)
