@@ -116,11 +116,67 @@ pub enum Command {
   pgshift rollback --dry-run")]
     Rollback(RollbackArgs),
 
+    /// Roll back the newest migration and apply it again (test its rollback)
+    #[command(after_help = "Examples:
+  pgshift redo                   asks before running the rollback
+  pgshift redo --yes")]
+    Redo(RedoArgs),
+
+    /// Mark migrations up to VERSION as applied without running them (adopt an existing database)
+    #[command(after_help = "Examples:
+  pgshift baseline 003           the database already has 001..003 (built by hand or by psql)")]
+    Baseline(BaselineArgs),
+
+    /// Show the audit trail: every apply, rollback and failed attempt
+    #[command(after_help = "Examples:
+  pgshift log
+  pgshift log --limit 5 --json")]
+    Log(LogArgs),
+
+    /// Print the seed's Version History table from the database
+    #[command(after_help = "Examples:
+  pgshift history
+  pgshift history --format markdown >> migration_scripts/README.md")]
+    History(HistoryArgs),
+
     /// Write the next-numbered migration and its rollback
     #[command(after_help = "Examples:
   pgshift new \"add user avatars\"
   pgshift new \"index users by last login\" --no-transaction")]
     New(NewArgs),
+
+    /// Check migration files for risky or non-idempotent SQL (no database needed)
+    #[command(after_help = "Examples:
+  pgshift lint                         check every migration and rollback in the folder
+  pgshift lint migration_scripts/004_api_keys.sql
+  pgshift lint --exclude squawk        only pgshift's own rules
+  pgshift lint --rule non-idempotent --rule transaction-misuse
+  pgshift lint --format github         annotations for GitHub Actions
+  pgshift lint --pending               only what `up` would apply (connects)
+
+Rules: missing-rollback, non-idempotent, transaction-misuse, rollback-incomplete,
+unacknowledged-destructive, missing-description, version-gap, and squawk/<rule>
+(https://squawkhq.com/docs/rules). `squawk` and `all` name groups.
+Silence one statement with `-- pgshift:ignore rule-name` on the line above it (in the
+header comment block: the whole file). Configure in pgshift.toml:
+  [lint]
+  disable = [\"squawk/prefer-bigint-over-int\"]
+  enable = [\"squawk/require-timeout-settings\"]
+Exit 7 when an error-level finding remains.")]
+    Lint(LintArgs),
+
+    /// Print the database's schema (no data) as SQL or JSON, read from the catalogs
+    #[command(after_help = "Examples:
+  pgshift dump > schema.sql        schema-only SQL that recreates the database's objects
+  pgshift dump --format json       the schema model as JSON
+  pgshift dump --include-tracking  keep schema_migrations in the output")]
+    Dump(DumpArgs),
+
+    /// Compare two databases' schemas; exit 7 when they differ
+    #[command(after_help = "Examples:
+  pgshift diff postgresql://localhost/app_dev postgresql://db.internal/app
+  pgshift diff \"$(pgshift dev url)\" \"$DATABASE_URL\" --json")]
+    Diff(DiffArgs),
 
     /// Manage the local development database under .pgshift/
     #[command(
@@ -153,6 +209,9 @@ pub struct UpArgs {
     /// Continue a failed no-transaction migration at the statement that failed
     #[arg(long)]
     pub resume: bool,
+    /// Do not ask before migrations with destructive statements (DROP TABLE, TRUNCATE, …)
+    #[arg(long, short)]
+    pub yes: bool,
 }
 
 #[derive(Debug, Args)]
@@ -169,6 +228,44 @@ pub struct RollbackArgs {
     /// Do not ask for confirmation
     #[arg(long, short)]
     pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RedoArgs {
+    /// Do not ask for confirmation
+    #[arg(long, short)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BaselineArgs {
+    /// The newest version the database already has
+    pub version: String,
+}
+
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// How many of the newest entries to show
+    #[arg(long, default_value_t = 50)]
+    pub limit: i64,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// Output format
+    #[arg(long, value_enum, default_value_t = HistoryFormat::Table)]
+    pub format: HistoryFormat,
+}
+
+/// How `history` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HistoryFormat {
+    /// A terminal table.
+    Table,
+    /// A Markdown table, like the seed's Version History.
+    Markdown,
+    /// JSON.
+    Json,
 }
 
 #[derive(Debug, Args)]
@@ -190,4 +287,66 @@ pub enum DevCommand {
     Status,
     /// Print its URL (starting it if needed)
     Url,
+}
+
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// Files to check (default: the whole migration folder)
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Check only this rule (repeatable); `squawk` or `all` for groups
+    #[arg(long = "rule", value_name = "NAME")]
+    pub rules: Vec<String>,
+    /// Skip this rule (repeatable); `squawk` for every squawk rule
+    #[arg(long = "exclude", value_name = "NAME")]
+    pub exclude: Vec<String>,
+    /// Check only the migrations `up` would apply (connects to the database)
+    #[arg(long, conflicts_with = "files")]
+    pub pending: bool,
+    /// Output format (`--json` is the same as `--format json`)
+    #[arg(long, value_enum, default_value_t = LintFormat::Text)]
+    pub format: LintFormat,
+}
+
+/// How `lint` prints its findings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LintFormat {
+    /// Diagnostics with a snippet of the file.
+    Text,
+    /// One JSON document.
+    Json,
+    /// GitHub Actions workflow commands (`::error file=…`).
+    Github,
+}
+
+#[derive(Debug, Args)]
+pub struct DumpArgs {
+    /// Output format
+    #[arg(long, value_enum, default_value_t = DumpFormat::Sql)]
+    pub format: DumpFormat,
+    /// Include the tracking tables (schema_migrations and its _progress table)
+    #[arg(long)]
+    pub include_tracking: bool,
+}
+
+/// What `pgshift dump` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DumpFormat {
+    /// SQL that recreates the schema on an empty database.
+    Sql,
+    /// The schema model as JSON.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The database to compare from, as a URL
+    #[arg(value_name = "URL_A")]
+    pub from: String,
+    /// The database to compare to, as a URL
+    #[arg(value_name = "URL_B")]
+    pub to: String,
+    /// Include the tracking tables in the comparison
+    #[arg(long)]
+    pub include_tracking: bool,
 }

@@ -19,6 +19,9 @@ pub enum ExitStatus {
     LockNotAcquired = 5,
     /// The user declined a confirmation, or none could be asked.
     Declined = 6,
+    /// Findings: `pgshift lint` found an error-level problem, or `pgshift
+    /// diff` found differences (schema drift).
+    Findings = 7,
     /// A bug or an unexpected failure (local cluster, file system).
     Internal = 10,
 }

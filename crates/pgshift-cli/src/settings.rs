@@ -3,6 +3,7 @@
 
 use crate::args::GlobalArgs;
 use anyhow::{anyhow, Context};
+use pgshift_core::audit::AuditContext;
 use pgshift_core::config::{ConfigFile, CONFIG_FILE};
 use pgshift_core::connect::Environment;
 use pgshift_core::history::TrackingTable;
@@ -137,6 +138,14 @@ impl Settings {
                 exec: pgshift_core::executor::ExecOptions {
                     max_retries,
                     ..defaults.exec
+                },
+                audit: AuditContext {
+                    os_user: var("USER").or_else(|| var("LOGNAME")),
+                    host: std::fs::read_to_string("/proc/sys/kernel/hostname")
+                        .ok()
+                        .map(|h| h.trim().to_string())
+                        .filter(|h| !h.is_empty()),
+                    tool_version: env!("CARGO_PKG_VERSION").to_string(),
                 },
                 ..defaults
             },

@@ -9,6 +9,9 @@
 //! lock_timeout = "5s"              # "0" disables
 //! statement_timeout = "0"
 //! max_retries = 3
+//!
+//! [lint]                          # see `pgshift lint --help`
+//! disable = ["missing-description"]
 //! ```
 //!
 //! Unknown keys are an error, so a typo does not silently fall back to a
@@ -40,9 +43,29 @@ pub struct ConfigFile {
     pub statement_timeout: Option<String>,
     /// Retries on lock timeout or deadlock.
     pub max_retries: Option<u32>,
+    /// `[lint]`: which lint rules run.
+    pub lint: Option<LintConfig>,
     /// Where the file was read from (not a key).
     #[serde(skip)]
     pub path: Option<PathBuf>,
+}
+
+/// The `[lint]` table: rule names as in `pgshift lint --rule`.
+///
+/// ```toml
+/// [lint]
+/// enable = ["squawk/require-timeout-settings"]  # rules that are off by default
+/// disable = ["squawk", "missing-description"]     # rules or groups never to run
+/// ```
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LintConfig {
+    /// Rules to run in addition to the defaults.
+    #[serde(default)]
+    pub enable: Vec<String>,
+    /// Rules never to run.
+    #[serde(default)]
+    pub disable: Vec<String>,
 }
 
 impl ConfigFile {

@@ -15,12 +15,14 @@
 //! The executor never prints: it reports [`Event`]s to an observer and
 //! returns a [`Report`] of what was done, on failure too.
 
+use crate::audit::{self, AuditAction, AuditContext, AuditEntry};
 use crate::connect::NoticeMessage;
 use crate::history::{quote_ident, HistoryError, TrackingTable};
 use crate::migration::{Migration, MigrationSet, Version};
 use crate::plan::UpStep;
 use crate::script::{Script, Step, TransactionMode};
 use crate::source::{SourceFile, Span};
+use chrono::{DateTime, Utc};
 use postgres::Client;
 use rand::Rng;
 use std::sync::{Arc, Mutex};
@@ -284,23 +286,57 @@ pub struct Executor<'c> {
     client: &'c mut Client,
     table: &'c TrackingTable,
     options: &'c ExecOptions,
+    audit: &'c AuditContext,
     notices: NoticeQueue,
 }
 
 impl<'c> Executor<'c> {
     /// An executor on `client`, whose notice callback feeds `notices`.
+    /// Notices raised before now (setting up the session) are dropped, so
+    /// none is attributed to a migration that did not raise it.
     pub fn new(
         client: &'c mut Client,
         table: &'c TrackingTable,
         options: &'c ExecOptions,
+        audit: &'c AuditContext,
         notices: NoticeQueue,
     ) -> Self {
+        notices.drain();
         Executor {
             client,
             table,
             options,
+            audit,
             notices,
         }
+    }
+
+    /// Records a failed attempt in the audit trail, outside any
+    /// transaction so it survives the rollback. Best effort: the failure
+    /// itself is what the user must see.
+    fn audit_failure(
+        &mut self,
+        action: AuditAction,
+        migration: &Migration,
+        started_at: DateTime<Utc>,
+        error: &ExecError,
+    ) {
+        let message = error.to_string();
+        let entry = AuditEntry {
+            action,
+            version: migration.version.as_str(),
+            checksum: Some(migration.checksum.as_str()),
+            ok: false,
+            error: Some(&message),
+            started_at,
+            duration_ms: i32::try_from((Utc::now() - started_at).num_milliseconds()).ok(),
+        };
+        let _ = audit::write(
+            self.client,
+            &self.table.audit_insert_sql(),
+            self.audit,
+            &entry,
+        );
     }
 
     /// Applies `steps` in order. Stops at the first failure; migrations
@@ -312,10 +348,15 @@ impl<'c> Executor<'c> {
         observer: &mut dyn FnMut(Event<'_>),
     ) -> Result<Report, ExecFailure> {
         let mut report = Report::default();
-        let record = match self.client.prepare(&self.table.record_sql()) {
-            Ok(statement) => statement,
+        let prepared = self
+            .client
+            .prepare(&self.table.record_sql())
+            .and_then(|record| Ok((record, self.client.prepare(&self.table.audit_insert_sql())?)));
+        let (record, audit_insert) = match prepared {
+            Ok(statements) => statements,
             Err(e) => return Err(fail(report, ExecError::Tracking(HistoryError::Db(e)))),
         };
+        let context = self.audit;
         for (i, step) in steps.iter().enumerate() {
             let migration = &set.migrations()[step.migration];
             observer(Event::Started {
@@ -324,31 +365,39 @@ impl<'c> Executor<'c> {
                 position: i + 1,
                 total: steps.len(),
             });
+            let started_at = Utc::now();
+            let track = |client: &mut Client, ms: i32| -> Result<(), postgres::Error> {
+                client.execute(
+                    &record,
+                    &[
+                        &migration.version.as_str(),
+                        &migration.description,
+                        &ms,
+                        &migration.checksum.as_str(),
+                    ],
+                )?;
+                audit::write(
+                    client,
+                    &audit_insert,
+                    context,
+                    &AuditEntry::succeeded(AuditAction::Apply, migration, started_at, Some(ms)),
+                )
+            };
             let result = match migration.transaction {
                 TransactionMode::Transactional => self.run_transactional(
                     migration,
                     &migration.script,
                     Direction::Up,
                     observer,
-                    |client, ms| {
-                        client.execute(
-                            &record,
-                            &[
-                                &migration.version.as_str(),
-                                &migration.description,
-                                &ms,
-                                &migration.checksum.as_str(),
-                            ],
-                        )
-                    },
+                    track,
                 ),
-                TransactionMode::NoTransaction => self.run_no_transaction(
-                    migration,
-                    step.resume_at.unwrap_or(0),
-                    observer,
-                    &record,
-                ),
+                TransactionMode::NoTransaction => {
+                    self.run_no_transaction(migration, step.resume_at.unwrap_or(0), observer, track)
+                }
             };
+            if let Err(error) = &result {
+                self.audit_failure(AuditAction::Apply, migration, started_at, error);
+            }
             match result {
                 Ok(elapsed) => {
                     observer(Event::Finished {
@@ -374,13 +423,18 @@ impl<'c> Executor<'c> {
     ) -> Result<Report, ExecFailure> {
         let mut report = Report::default();
         // Delete by numeric value too, so `1` recorded by hand matches `001`.
-        let forget = match self.client.prepare(&format!(
-            "{} OR ltrim(version, '0') = ltrim($1, '0')",
-            self.table.forget_sql()
-        )) {
-            Ok(statement) => statement,
+        let prepared = self
+            .client
+            .prepare(&format!(
+                "{} OR ltrim(version, '0') = ltrim($1, '0')",
+                self.table.forget_sql()
+            ))
+            .and_then(|forget| Ok((forget, self.client.prepare(&self.table.audit_insert_sql())?)));
+        let (forget, audit_insert) = match prepared {
+            Ok(statements) => statements,
             Err(e) => return Err(fail(report, ExecError::Tracking(HistoryError::Db(e)))),
         };
+        let context = self.audit;
         for (i, &index) in indices.iter().enumerate() {
             let migration = &set.migrations()[index];
             let rollback = migration
@@ -393,8 +447,15 @@ impl<'c> Executor<'c> {
                 position: i + 1,
                 total: indices.len(),
             });
-            let forget_row = |client: &mut Client, _ms: i32| {
-                client.execute(&forget, &[&migration.version.as_str()])
+            let started_at = Utc::now();
+            let forget_row = |client: &mut Client, ms: i32| -> Result<(), postgres::Error> {
+                client.execute(&forget, &[&migration.version.as_str()])?;
+                audit::write(
+                    client,
+                    &audit_insert,
+                    context,
+                    &AuditEntry::succeeded(AuditAction::Rollback, migration, started_at, Some(ms)),
+                )
             };
             let result = match rollback.transaction {
                 TransactionMode::Transactional => self.run_transactional(
@@ -415,11 +476,16 @@ impl<'c> Executor<'c> {
                         |_, _| Ok(()),
                     )
                     .and_then(|()| {
-                        forget_row(self.client, 0).map_err(|e| tracking_error(migration, e))?;
-                        Ok(started.elapsed())
+                        let elapsed = started.elapsed();
+                        let ms = i32::try_from(elapsed.as_millis()).unwrap_or(i32::MAX);
+                        forget_row(self.client, ms).map_err(|e| tracking_error(migration, e))?;
+                        Ok(elapsed)
                     })
                 }
             };
+            if let Err(error) = &result {
+                self.audit_failure(AuditAction::Rollback, migration, started_at, error);
+            }
             match result {
                 Ok(elapsed) => {
                     observer(Event::Finished {
@@ -444,7 +510,7 @@ impl<'c> Executor<'c> {
         script: &Script,
         direction: Direction,
         observer: &mut dyn FnMut(Event<'_>),
-        mut track: impl FnMut(&mut Client, i32) -> Result<u64, postgres::Error>,
+        mut track: impl FnMut(&mut Client, i32) -> Result<(), postgres::Error>,
     ) -> Result<Duration, ExecError> {
         let max_attempts = self.options.max_retries + 1;
         let mut attempt = 1;
@@ -483,7 +549,7 @@ impl<'c> Executor<'c> {
         script: &Script,
         direction: Direction,
         observer: &mut dyn FnMut(Event<'_>),
-        track: &mut impl FnMut(&mut Client, i32) -> Result<u64, postgres::Error>,
+        track: &mut impl FnMut(&mut Client, i32) -> Result<(), postgres::Error>,
     ) -> Result<Duration, ExecError> {
         let started = Instant::now();
         self.client
@@ -582,7 +648,7 @@ impl<'c> Executor<'c> {
         migration: &Migration,
         resume_at: usize,
         observer: &mut dyn FnMut(Event<'_>),
-        record: &postgres::Statement,
+        mut track: impl FnMut(&mut Client, i32) -> Result<(), postgres::Error>,
     ) -> Result<Duration, ExecError> {
         let table = self.table;
         table
@@ -632,22 +698,25 @@ impl<'c> Executor<'c> {
             Ok(()) => {
                 let elapsed = started.elapsed();
                 let ms = i32::try_from(elapsed.as_millis()).unwrap_or(i32::MAX);
+                // The tracking row, the audit row and the end of the
+                // progress record commit together.
                 let mut finish = || -> Result<(), postgres::Error> {
-                    let mut tx = self.client.transaction()?;
-                    tx.execute(
-                        record,
-                        &[
-                            &version,
-                            &migration.description,
-                            &ms,
-                            &migration.checksum.as_str(),
-                        ],
-                    )?;
-                    tx.execute(
-                        &format!("DELETE FROM {progress} WHERE version = $1"),
-                        &[&version],
-                    )?;
-                    tx.commit()
+                    self.client.batch_execute("BEGIN")?;
+                    let done = track(self.client, ms).and_then(|()| {
+                        self.client
+                            .execute(
+                                &format!("DELETE FROM {progress} WHERE version = $1"),
+                                &[&version],
+                            )
+                            .map(drop)
+                    });
+                    match done {
+                        Ok(()) => self.client.batch_execute("COMMIT"),
+                        Err(e) => {
+                            let _ = self.client.batch_execute("ROLLBACK");
+                            Err(e)
+                        }
+                    }
                 };
                 finish().map_err(|e| tracking_error(migration, e))?;
                 Ok(elapsed)

@@ -28,6 +28,9 @@ pub struct TrackingTable {
 const MAX_IDENT_LEN: usize = 63;
 /// `_progress` is appended to the tracking table's name.
 const PROGRESS_SUFFIX: &str = "_progress";
+/// The longest suffix of a companion object (the audit table's trigger
+/// function); the table name must leave room for it.
+const LONGEST_SUFFIX: &str = "_audit_append_only";
 
 impl Default for TrackingTable {
     fn default() -> Self {
@@ -47,7 +50,7 @@ impl TrackingTable {
     pub fn new(schema: &str, table: &str) -> Result<Self, HistoryError> {
         for (what, name, limit) in [
             ("schema", schema, MAX_IDENT_LEN),
-            ("table", table, MAX_IDENT_LEN - PROGRESS_SUFFIX.len()),
+            ("table", table, MAX_IDENT_LEN - LONGEST_SUFFIX.len()),
         ] {
             if name.is_empty() || name.len() > limit || name.contains('\0') {
                 return Err(HistoryError::BadName {
@@ -80,10 +83,15 @@ impl TrackingTable {
 
     /// `"schema"."table_progress"`, safely quoted.
     pub fn progress_qualified(&self) -> String {
+        self.sibling(PROGRESS_SUFFIX)
+    }
+
+    /// `"schema"."<table><suffix>"`: a companion object of the table.
+    pub(crate) fn sibling(&self, suffix: &str) -> String {
         format!(
             "{}.{}",
             quote_ident(&self.schema),
-            quote_ident(&format!("{}{PROGRESS_SUFFIX}", self.table))
+            quote_ident(&format!("{}{suffix}", self.table))
         )
     }
 
@@ -126,10 +134,30 @@ impl TrackingTable {
             .then(|| format!("CREATE SCHEMA IF NOT EXISTS {};", quote_ident(&self.schema)))
     }
 
-    /// Creates the tracking table (and its schema) if missing.
+    /// Creates the tracking table (and its schema) and the audit table if
+    /// missing. Checks first, so a database that has them sees no DDL (and
+    /// no "already exists" notices).
     pub fn ensure(&self, client: &mut impl GenericClient) -> Result<(), HistoryError> {
-        let mut sql = self.create_schema_sql().unwrap_or_default();
-        sql.push_str(&self.create_sql());
+        let row = client
+            .query_one(
+                "SELECT to_regclass($1) IS NOT NULL, to_regclass($2) IS NOT NULL",
+                &[&self.qualified(), &self.audit_qualified()],
+            )
+            .map_err(HistoryError::Db)?;
+        let (has_table, has_audit): (bool, bool) = (row.get(0), row.get(1));
+        let mut sql = String::new();
+        if !has_table || !has_audit {
+            sql.push_str(&self.create_schema_sql().unwrap_or_default());
+        }
+        if !has_table {
+            sql.push_str(&self.create_sql());
+        }
+        if !has_audit {
+            sql.push_str(&self.create_audit_sql());
+        }
+        if sql.is_empty() {
+            return Ok(());
+        }
         client.batch_execute(&sql).map_err(HistoryError::Db)
     }
 
@@ -340,7 +368,8 @@ mod tests {
         let t = TrackingTable::new("a\"b", "x; drop table users").unwrap();
         assert_eq!(t.qualified(), r#""a""b"."x; drop table users""#);
         assert!(TrackingTable::new("", "x").is_err());
-        assert!(TrackingTable::new("s", &"x".repeat(60)).is_err());
+        assert!(TrackingTable::new("s", &"x".repeat(46)).is_err());
+        assert!(TrackingTable::new("s", &"x".repeat(45)).is_ok());
     }
 
     #[test]

@@ -8,23 +8,29 @@
 //! - [`executor`]: runs migrations and rollbacks on a session.
 //! - [`migrator`]: the operations, each one call (status, up, rollback).
 //! - [`connect`]: where to connect, and opening sessions.
+//! - [`lint`]: static checks of migration files (`pgshift lint`).
 //!
 //! The CLI crate turns these values into text; this crate never prints.
 #![warn(missing_docs)]
 
+pub mod audit;
 pub mod checksum;
 pub mod config;
 pub mod connect;
+pub mod destructive;
 pub mod dev;
+pub mod diff;
 pub mod error;
 pub mod executor;
 pub mod history;
+pub mod lint;
 pub mod lock;
 pub mod migration;
 pub mod migrator;
 pub mod plan;
 pub mod preview;
 pub mod script;
+pub mod snapshot;
 pub mod source;
 pub mod template;
 

@@ -505,7 +505,7 @@ pub enum LoadError {
     },
     /// A `-- pgshift:` directive pgshift does not know.
     #[error(
-        "unknown directive `pgshift:{directive}`; the known one is `-- pgshift:no-transaction`"
+        "unknown directive `pgshift:{directive}`; known: `no-transaction`, `destructive-ok`, `ignore <rule>`"
     )]
     UnknownDirective {
         /// The file.

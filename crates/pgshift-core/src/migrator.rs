@@ -5,10 +5,11 @@
 //! lock on its own session first, then reads the history and plans under
 //! the lock, so two runners never apply the same migration.
 
+use crate::audit::{AuditContext, AuditRecord};
 use crate::connect::ConnectionSettings;
 use crate::error::Error;
 use crate::executor::{Event, ExecOptions, Executor, NoticeQueue, Report};
-use crate::history::{History, TrackingTable};
+use crate::history::{History, HistoryError, TrackingTable};
 use crate::lock::{lock_key, LockHolder, MigrationLock};
 use crate::migration::{MigrationSet, Version};
 use crate::plan::{Plan, RollbackTarget, UpOptions, UpStep};
@@ -28,6 +29,8 @@ pub struct RunOptions {
     pub statement_timeout: Option<Duration>,
     /// Retry policy.
     pub exec: ExecOptions,
+    /// Who is running, for the audit trail.
+    pub audit: AuditContext,
 }
 
 impl Default for RunOptions {
@@ -38,6 +41,7 @@ impl Default for RunOptions {
             lock_timeout: Some(Duration::from_secs(5)),
             statement_timeout: None,
             exec: ExecOptions::default(),
+            audit: AuditContext::default(),
         }
     }
 }
@@ -112,6 +116,39 @@ impl Migrator {
         Ok((Plan::new(&self.set, &history), history))
     }
 
+    /// The newest `limit` audit rows, newest first (read-only).
+    pub fn audit_log(&self, limit: i64) -> Result<Vec<AuditRecord>, Error> {
+        let mut client = self.connection.connect(&self.options.application_name)?;
+        Ok(self.table.read_audit(&mut client, limit)?)
+    }
+
+    /// How many rows each table holds now, for the confirmation before a
+    /// destructive statement: `None` when the table does not exist or
+    /// counting took longer than a few seconds. Read-only.
+    pub fn row_counts(&self, tables: &[&str]) -> Result<Vec<Option<i64>>, Error> {
+        let mut client = self.connection.connect(&self.options.application_name)?;
+        client
+            .batch_execute("SET statement_timeout = '5s'")
+            .map_err(Error::Session)?;
+        let mut counts = Vec::with_capacity(tables.len());
+        for table in tables {
+            // to_regclass resolves the name as the migration would (search
+            // path included) and gives back a safely quoted name, or NULL.
+            let resolved: Option<String> = client
+                .query_one("SELECT to_regclass($1)::text", &[table])
+                .ok()
+                .and_then(|row| row.get(0));
+            let count = resolved.and_then(|name| {
+                client
+                    .query_one(&format!("SELECT count(*) FROM {name}"), &[])
+                    .ok()
+                    .map(|row| row.get::<_, i64>(0))
+            });
+            counts.push(count);
+        }
+        Ok(counts)
+    }
+
     /// Applies pending migrations under the lock.
     pub fn up(
         &self,
@@ -164,6 +201,102 @@ impl Migrator {
         Ok(report)
     }
 
+    /// Rolls back the newest migration and applies it again, under one
+    /// lock: the seed's "test rollback, re-apply" step for the migration
+    /// being written. `expected` is the version the user confirmed.
+    pub fn redo(
+        &self,
+        expected: Option<&Version>,
+        observer: &mut dyn FnMut(Progress<'_>),
+    ) -> Result<Report, Error> {
+        let (_lock, mut client, notices) = self.lock_and_connect(observer)?;
+        self.table.ensure(&mut client)?;
+        let history = self.table.read(&mut client)?;
+        let steps =
+            Plan::new(&self.set, &history).rollback_steps(&self.set, &RollbackTarget::Steps(1))?;
+        let Some(&index) = steps.first() else {
+            return Err(crate::plan::PlanError::NothingApplied.into());
+        };
+        if expected.is_some_and(|v| *v != self.set.migrations()[index].version) {
+            return Err(crate::plan::PlanError::Changed.into());
+        }
+        let mut report =
+            self.executor_run(&mut client, notices.clone(), observer, |exec, set, obs| {
+                exec.rollback(set, &[index], obs)
+            })?;
+        let again = [UpStep {
+            migration: index,
+            resume_at: None,
+        }];
+        let applied = self.executor_run(&mut client, notices, observer, |exec, set, obs| {
+            exec.apply(set, &again, obs)
+        });
+        match applied {
+            Ok(up) => {
+                report.done.extend(up.done);
+                Ok(report)
+            }
+            Err(Error::Exec(mut failure)) => {
+                let mut done = report.done;
+                done.append(&mut failure.report.done);
+                failure.report.done = done;
+                Err(Error::Exec(failure))
+            }
+            Err(other) => Err(other),
+        }
+    }
+
+    /// Marks every migration up to and including `version` as applied
+    /// without running it, recording its checksum: adopting a database
+    /// built before pgshift. Returns the versions marked.
+    pub fn baseline(&self, version: &str) -> Result<Vec<Version>, Error> {
+        let target = self
+            .set
+            .get(version)
+            .map(|m| m.version.clone())
+            .ok_or_else(|| crate::plan::PlanError::UnknownTarget {
+                version: version.to_string(),
+            })?;
+        let (_lock, mut client, _notices) = self.lock_and_connect(&mut |_| {})?;
+        self.table.ensure(&mut client)?;
+        let history = self.table.read(&mut client)?;
+        let plan = Plan::new(&self.set, &history);
+        let marked: Vec<&crate::migration::Migration> = plan
+            .entries
+            .iter()
+            .filter(|e| e.state == crate::plan::State::Pending && e.version <= target)
+            .filter_map(|e| e.migration.map(|i| &self.set.migrations()[i]))
+            .collect();
+        let started_at = chrono::Utc::now();
+        let mut tx = client.transaction().map_err(HistoryError::Db)?;
+        for m in &marked {
+            tx.execute(
+                &self.table.record_sql(),
+                &[
+                    &m.version.as_str(),
+                    &m.description,
+                    &None::<i32>,
+                    &m.checksum.as_str(),
+                ],
+            )
+            .map_err(HistoryError::Db)?;
+            crate::audit::write(
+                &mut tx,
+                &self.table.audit_insert_sql(),
+                &self.options.audit,
+                &crate::audit::AuditEntry::succeeded(
+                    crate::audit::AuditAction::Baseline,
+                    m,
+                    started_at,
+                    None,
+                ),
+            )
+            .map_err(HistoryError::Db)?;
+        }
+        tx.commit().map_err(HistoryError::Db)?;
+        Ok(marked.into_iter().map(|m| m.version.clone()).collect())
+    }
+
     /// Takes the lock on a session of its own, then opens the work session
     /// with the run's settings and a notice queue.
     fn lock_and_connect(
@@ -200,7 +333,13 @@ impl Migrator {
             &mut dyn FnMut(Event<'_>),
         ) -> Result<Report, crate::executor::ExecFailure>,
     ) -> Result<Report, Error> {
-        let mut executor = Executor::new(client, &self.table, &self.options.exec, notices);
+        let mut executor = Executor::new(
+            client,
+            &self.table,
+            &self.options.exec,
+            &self.options.audit,
+            notices,
+        );
         let mut forward = |event: Event<'_>| observer(Progress::Exec(event));
         Ok(run(&mut executor, &self.set, &mut forward)?)
     }

@@ -388,6 +388,9 @@ pub enum PlanError {
         /// The version asked for.
         version: String,
     },
+    /// `redo` with nothing applied.
+    #[error("no migration is applied, so there is nothing to redo")]
+    NothingApplied,
     /// What would run changed between the confirmation and taking the lock.
     #[error("the database changed since the plan was shown (another run?); nothing was done — run the command again")]
     Changed,

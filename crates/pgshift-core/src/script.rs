@@ -93,6 +93,9 @@ impl Header {
             if let Some(directive) = comment.strip_prefix("pgshift:") {
                 match directive.trim() {
                     "no-transaction" => header.no_transaction = true,
+                    // Read by the linter (`crate::lint`).
+                    "destructive-ok" => {}
+                    other if other.starts_with("ignore ") || other == "ignore" => {}
                     other => {
                         let col = line.find("pgshift:").unwrap_or(0);
                         return Err(LoadError::UnknownDirective {

@@ -2,7 +2,12 @@
 //! calls, render the result. Logic that loops over migrations belongs in
 //! `pgshift-core`, not here.
 
+mod confirm;
 mod dev;
+mod diff;
+mod dump;
+mod lint;
+mod log;
 mod new;
 mod rollback;
 mod status;
@@ -30,7 +35,14 @@ pub fn run(cli: Cli, out: &mut Output) -> ExitStatus {
             Command::Verify => status::verify(&settings, out),
             Command::Rollback(args) => rollback::run(&settings, &args, out),
             Command::New(args) => new::run(&settings, &args, out),
+            Command::Redo(args) => rollback::redo(&settings, &args, out),
+            Command::Baseline(args) => rollback::baseline(&settings, &args, out),
+            Command::Log(args) => log::log(&settings, &args, out),
+            Command::History(args) => log::history(&settings, &args, out),
+            Command::Lint(args) => lint::run(&settings, &args, out),
             Command::Dev(command) => dev::run(&settings, &command, out),
+            Command::Dump(args) => dump::run(&settings, &args, out),
+            Command::Diff(args) => diff::run(&settings, &args, out),
         });
     match result {
         Ok(status) => status,

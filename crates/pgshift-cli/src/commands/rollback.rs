@@ -1,11 +1,11 @@
 //! `pgshift rollback`: undo the newest migrations, after an informed yes.
 
+use super::confirm::{confirm, Confirmation};
 use super::{migrator, show_progress};
-use crate::args::RollbackArgs;
+use crate::args::{BaselineArgs, RedoArgs, RollbackArgs};
 use crate::exit::ExitStatus;
 use crate::output::{Output, Style};
 use crate::render::failure::Failure;
-use crate::render::problem::Problem;
 use crate::settings::Settings;
 use pgshift_core::migration::Version;
 use pgshift_core::plan::RollbackTarget;
@@ -43,41 +43,22 @@ pub fn run(
         .iter()
         .map(|&i| set.migrations()[i].version.clone())
         .collect();
-    if !args.yes {
-        if !out.interactive || out.json {
-            return Err(Failure::new(
-                ExitStatus::Declined,
-                Problem::error(format!(
-                    "rolling back {} needs confirmation, and stdin is not a terminal",
-                    versions
-                        .iter()
-                        .map(Version::as_str)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ))
-                .with_help("pass --yes to confirm non-interactively"),
-            ));
-        }
-        out.diagnostic(format!(
-            "{} this will roll back, newest first, on {}:\n",
-            out.paint(Style::Warn, "warning:"),
-            migrator.connection().redacted()
-        ));
-        for &index in &steps {
-            let m = &set.migrations()[index];
+    let scripts = steps
+        .iter()
+        .map(|&i| {
+            let m = &set.migrations()[i];
             let rollback = m.rollback.as_ref().expect("planned rollbacks have a file");
-            out.diagnostic(format!(
-                "  {} {}  ({})\n",
-                m.version,
-                m.description,
-                rollback.script.file().path().display()
-            ));
-        }
-        let answer = out.ask("Type `yes` to continue: ");
-        if answer.as_deref() != Some("yes") {
-            out.diagnostic("Rollback cancelled; nothing was changed.\n");
-            return Ok(ExitStatus::Declined);
-        }
+            (m, &rollback.script)
+        })
+        .collect();
+    let confirmation = Confirmation {
+        verb: "roll back, newest first,",
+        scripts,
+        always: true,
+    };
+    if !confirm(out, &migrator, &confirmation, args.yes)? {
+        out.diagnostic("Rollback cancelled; nothing was changed.\n");
+        return Ok(ExitStatus::Declined);
     }
     let report = migrator
         .rollback(&target, Some(&versions), &mut |p| show_progress(out, p))
@@ -90,6 +71,77 @@ pub fn run(
             out.paint(Style::Ok, "Rolled back"),
             report.done.len(),
             versions
+                .iter()
+                .map(Version::as_str)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// `pgshift redo`: the newest migration, rolled back and applied again.
+pub fn redo(settings: &Settings, args: &RedoArgs, out: &mut Output) -> Result<ExitStatus, Failure> {
+    let migrator = migrator(settings, out)?;
+    let (plan, _) = migrator.plan().map_err(Failure::from)?;
+    let set = migrator.set();
+    let steps = plan
+        .rollback_steps(set, &RollbackTarget::Steps(1))
+        .map_err(|e| Failure::from(pgshift_core::Error::from(e)))?;
+    let Some(&index) = steps.first() else {
+        out.line("Nothing to redo: no migration is applied.");
+        return Ok(ExitStatus::Success);
+    };
+    let migration = &set.migrations()[index];
+    let rollback = migration
+        .rollback
+        .as_ref()
+        .expect("planned rollbacks have a file");
+    let confirmation = Confirmation {
+        verb: "roll back and re-apply",
+        scripts: vec![(migration, &rollback.script)],
+        always: true,
+    };
+    if !confirm(out, &migrator, &confirmation, args.yes)? {
+        out.diagnostic("Redo cancelled; nothing was changed.\n");
+        return Ok(ExitStatus::Declined);
+    }
+    let report = migrator
+        .redo(Some(&migration.version), &mut |p| show_progress(out, p))
+        .map_err(Failure::from)?;
+    if out.json {
+        out.json_value(&serde_json::json!({ "ok": true, "done": report.done }));
+    } else {
+        out.line(format!(
+            "{} {}: rolled back and applied again",
+            out.paint(Style::Ok, "Redone"),
+            migration.version
+        ));
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// `pgshift baseline VERSION`.
+pub fn baseline(
+    settings: &Settings,
+    args: &BaselineArgs,
+    out: &mut Output,
+) -> Result<ExitStatus, Failure> {
+    let migrator = migrator(settings, out)?;
+    let marked = migrator.baseline(&args.version).map_err(Failure::from)?;
+    if out.json {
+        out.json_value(&serde_json::json!({ "ok": true, "marked": marked }));
+    } else if marked.is_empty() {
+        out.line(format!(
+            "Nothing to mark: every migration up to {} is already applied.",
+            args.version
+        ));
+    } else {
+        out.line(format!(
+            "{} {} migration(s) as applied without running them: {}",
+            out.paint(Style::Ok, "Marked"),
+            marked.len(),
+            marked
                 .iter()
                 .map(Version::as_str)
                 .collect::<Vec<_>>()

@@ -1,5 +1,6 @@
 //! `pgshift up`: apply pending migrations.
 
+use super::confirm::{confirm, Confirmation};
 use super::{migrator, show_progress};
 use crate::args::UpArgs;
 use crate::exit::ExitStatus;
@@ -36,6 +37,26 @@ pub fn run(
             out.raw(sql);
         }
         return Ok(ExitStatus::Success);
+    }
+
+    // Ask before pending migrations that destroy data; `up` plans again
+    // under the lock.
+    let (_, pending) = migrator.up_preview(&options).map_err(Failure::from)?;
+    let scripts = pending
+        .iter()
+        .map(|s| {
+            let m = &migrator.set().migrations()[s.migration];
+            (m, &m.script)
+        })
+        .collect();
+    let confirmation = Confirmation {
+        verb: "apply",
+        scripts,
+        always: false,
+    };
+    if !confirm(out, &migrator, &confirmation, args.yes)? {
+        out.diagnostic("Cancelled; nothing was changed.\n");
+        return Ok(ExitStatus::Declined);
     }
 
     let outcome = migrator

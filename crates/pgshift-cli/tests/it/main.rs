@@ -1,8 +1,11 @@
 //! CLI integration tests: the built `pgshift` binary against a real,
 //! throwaway PostgreSQL (one cluster per test process, a database per test).
 
+mod audit;
 mod common;
 mod connection;
+mod dump;
+mod lint;
 mod lock;
 mod migration_scripts;
 mod no_transaction;

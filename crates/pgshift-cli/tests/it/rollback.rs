@@ -113,3 +113,73 @@ fn rollback_dry_run_prints_sql_and_changes_nothing() {
     );
     assert!(exists(&db, "orders"));
 }
+
+#[test]
+fn up_asks_before_a_destructive_migration() {
+    let Some(db) = test_db_or_skip!() else { return };
+    let project = project_with_rollbacks();
+    Run::of(project.cmd(&db).arg("up")).assert_code(0);
+    project.file(
+        "003_cleanup.sql",
+        "-- Description: drop orders\nDROP TABLE orders;\n",
+    );
+    let run = Run::of(project.cmd(&db).arg("up"));
+    run.assert_code(6);
+    assert!(
+        run.stderr.contains("1 destructive statement(s)"),
+        "{}",
+        run.stderr
+    );
+    assert!(exists(&db, "orders"));
+    Run::of(project.cmd(&db).args(["up", "--yes"])).assert_code(0);
+    assert!(!exists(&db, "orders"));
+}
+
+#[test]
+fn redo_rolls_back_and_reapplies_the_newest() {
+    let Some(db) = test_db_or_skip!() else { return };
+    let project = project_with_rollbacks();
+    Run::of(project.cmd(&db).arg("up")).assert_code(0);
+    db.client()
+        .batch_execute("INSERT INTO users VALUES (1); INSERT INTO orders VALUES (1, 1)")
+        .unwrap();
+    Run::of(project.cmd(&db).arg("redo")).assert_code(6);
+    let run = Run::of(project.cmd(&db).args(["redo", "--yes"]));
+    run.assert_code(0);
+    assert!(run.stdout.contains("Redone 002"), "{}", run.stdout);
+    assert_eq!(applied_versions(&db), ["001", "002"]);
+    assert_eq!(
+        column(&db, "SELECT count(*) FROM orders"),
+        ["0"],
+        "the rollback really ran"
+    );
+    assert_eq!(column(&db, "SELECT count(*) FROM users"), ["1"]);
+}
+
+#[test]
+fn baseline_marks_without_running() {
+    let Some(db) = test_db_or_skip!() else { return };
+    let project = project_with_rollbacks();
+    // The database was built by hand: 001's table exists, no tracking rows.
+    db.client()
+        .batch_execute("CREATE TABLE users (id int PRIMARY KEY)")
+        .unwrap();
+    let run = Run::of(project.cmd(&db).args(["baseline", "001"]));
+    run.assert_code(0);
+    assert!(
+        run.stdout.contains("Marked 1 migration(s)"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(applied_versions(&db), ["001"]);
+    Run::of(project.cmd(&db).arg("verify")).assert_code(0);
+    Run::of(project.cmd(&db).arg("up")).assert_code(0);
+    assert!(exists(&db, "orders"));
+    assert_eq!(
+        column(
+            &db,
+            "SELECT action FROM schema_migrations_audit ORDER BY id"
+        ),
+        ["baseline", "apply"]
+    );
+}

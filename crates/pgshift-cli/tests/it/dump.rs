@@ -1,0 +1,110 @@
+//! `pgshift dump` and `pgshift diff` against real databases.
+
+use crate::common::*;
+use pgshift_test_support::test_db_or_skip;
+
+const SCHEMA: &str = "
+CREATE TYPE mood AS ENUM ('sad', 'happy');
+CREATE TABLE users (
+    id serial PRIMARY KEY,
+    email varchar(255) NOT NULL UNIQUE,
+    mood mood DEFAULT 'happy'
+);
+CREATE INDEX users_mood_idx ON users (mood);
+CREATE VIEW happy_users AS SELECT id, email FROM users WHERE mood = 'happy';
+CREATE FUNCTION user_count() RETURNS bigint LANGUAGE sql AS 'SELECT count(*) FROM users';
+COMMENT ON TABLE users IS 'people';
+";
+
+#[test]
+fn dump_output_loads_into_an_empty_database() {
+    let Some(source) = test_db_or_skip!() else {
+        return;
+    };
+    let Some(target) = test_db_or_skip!() else {
+        return;
+    };
+    let project = Project::new();
+    project.file("001_schema.sql", SCHEMA);
+    Run::of(project.cmd(&source).arg("up")).assert_code(0);
+
+    let dump = Run::of(project.cmd(&source).arg("dump"));
+    dump.assert_code(0);
+    assert!(
+        dump.stdout.contains("CREATE TABLE public.users"),
+        "{}",
+        dump.stdout
+    );
+    assert!(
+        !dump.stdout.contains("schema_migrations"),
+        "the tracking table is left out: {}",
+        dump.stdout
+    );
+    target
+        .client()
+        .batch_execute(&dump.stdout)
+        .unwrap_or_else(|e| panic!("load dump: {e}\n{}", dump.stdout));
+
+    // The loaded database dumps the same, and diff finds nothing.
+    let again = Run::of(project.cmd(&target).arg("dump"));
+    assert_eq!(dump.stdout, again.stdout);
+    Run::of(project.bare().args(["diff", source.url(), target.url()])).assert_code(0);
+
+    let json = Run::of(project.cmd(&source).args(["dump", "--format", "json"]));
+    json.assert_code(0);
+    let value: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(value["tables"]["public.users"]["comment"], "people");
+
+    let with = Run::of(project.cmd(&source).args(["dump", "--include-tracking"]));
+    assert!(
+        with.stdout.contains("public.schema_migrations"),
+        "{}",
+        with.stdout
+    );
+}
+
+#[test]
+fn diff_exits_7_and_names_each_difference() {
+    let Some(a) = test_db_or_skip!() else { return };
+    let Some(b) = test_db_or_skip!() else { return };
+    a.client().batch_execute(SCHEMA).unwrap();
+    b.client()
+        .batch_execute(&format!(
+            "{SCHEMA}
+            DROP VIEW happy_users;
+            ALTER TABLE users ALTER email TYPE text;
+            ALTER TABLE users ADD COLUMN avatar text;
+            DROP INDEX users_mood_idx;
+            CREATE INDEX users_mood_idx ON users (mood) WHERE mood IS NOT NULL;
+            CREATE OR REPLACE FUNCTION user_count() RETURNS bigint LANGUAGE sql AS 'SELECT 0::bigint';"
+        ))
+        .unwrap();
+    let project = Project::new();
+
+    let same = Run::of(project.bare().args(["diff", a.url(), a.url()]));
+    same.assert_code(0);
+    insta::assert_snapshot!("diff_identical", same.block(&project));
+
+    let run = Run::of(project.bare().args(["diff", a.url(), b.url()]));
+    run.assert_code(7);
+    insta::assert_snapshot!("diff_differs", run.block(&project));
+
+    let json = Run::of(project.bare().args(["diff", a.url(), b.url(), "--json"]));
+    json.assert_code(7);
+    let value: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(value["identical"], false);
+    assert_eq!(value["changes"][0]["change"], "added");
+    assert_eq!(value["changes"][0]["object"]["kind"], "column");
+}
+
+#[test]
+fn diff_of_an_unreachable_database_is_a_connection_error() {
+    let Some(a) = test_db_or_skip!() else { return };
+    let project = Project::new();
+    let run = Run::of(project.bare().args([
+        "diff",
+        a.url(),
+        "postgresql://postgres@127.0.0.1:1/nowhere?connect_timeout=2",
+    ]));
+    run.assert_code(4);
+}

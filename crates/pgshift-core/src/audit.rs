@@ -1,0 +1,251 @@
+//! The audit trail: an append-only record of everything pgshift did.
+//!
+//! Every apply, rollback and failed attempt (and, as they are added,
+//! baseline, repair, accept and restore) adds a row to
+//! `<table>_audit` next to the tracking table: who (the database's
+//! `session_user` and `current_user`, the OS user and host), with which
+//! pgshift version, when, for how long, and how it ended. A successful
+//! migration writes its row in its own transaction, so the row exists
+//! exactly when the change does; a failed attempt is written after the
+//! rollback, so it survives it. Rows are never updated or deleted: a
+//! statement-level trigger refuses `UPDATE`, `DELETE` and `TRUNCATE`.
+//!
+//! Persisted format: the DDL below; new columns may be added, none removed.
+
+use crate::history::{quote_ident, quote_literal, HistoryError, TrackingTable};
+use chrono::{DateTime, Utc};
+use postgres::GenericClient;
+
+/// Who is running pgshift, recorded with every audit row.
+#[derive(Debug, Clone, Default)]
+pub struct AuditContext {
+    /// The operating-system user.
+    pub os_user: Option<String>,
+    /// The machine's host name.
+    pub host: Option<String>,
+    /// pgshift's version.
+    pub tool_version: String,
+}
+
+/// What was done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuditAction {
+    /// A forward migration.
+    Apply,
+    /// A rollback.
+    Rollback,
+    /// Marked as applied without running (`pgshift baseline`).
+    Baseline,
+}
+
+impl AuditAction {
+    fn as_str(self) -> &'static str {
+        match self {
+            AuditAction::Apply => "apply",
+            AuditAction::Rollback => "rollback",
+            AuditAction::Baseline => "baseline",
+        }
+    }
+}
+
+/// One audit row being written.
+#[derive(Debug, Clone)]
+pub struct AuditEntry<'a> {
+    /// What was done.
+    pub action: AuditAction,
+    /// The migration.
+    pub version: &'a str,
+    /// The file's checksum.
+    pub checksum: Option<&'a str>,
+    /// Whether it worked.
+    pub ok: bool,
+    /// The error, when it did not.
+    pub error: Option<&'a str>,
+    /// When it started.
+    pub started_at: DateTime<Utc>,
+    /// How long it took.
+    pub duration_ms: Option<i32>,
+}
+
+impl<'a> AuditEntry<'a> {
+    /// A successful action on `migration` that started at `started_at`.
+    pub fn succeeded(
+        action: AuditAction,
+        migration: &'a crate::migration::Migration,
+        started_at: DateTime<Utc>,
+        duration_ms: Option<i32>,
+    ) -> Self {
+        AuditEntry {
+            action,
+            version: migration.version.as_str(),
+            checksum: Some(migration.checksum.as_str()),
+            ok: true,
+            error: None,
+            started_at,
+            duration_ms,
+        }
+    }
+}
+
+/// A row read back for `pgshift log`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AuditRecord {
+    /// Sequence number.
+    pub id: i64,
+    /// `apply`, `rollback`, …
+    pub action: String,
+    /// The migration.
+    pub version: Option<String>,
+    /// The file's checksum.
+    pub checksum: Option<String>,
+    /// `ok` or `failed`.
+    pub outcome: String,
+    /// The error message of a failure.
+    pub error: Option<String>,
+    /// The database login.
+    pub session_user: String,
+    /// The effective database role.
+    pub current_user: String,
+    /// The OS user.
+    pub os_user: Option<String>,
+    /// The host.
+    pub host: Option<String>,
+    /// pgshift's version.
+    pub tool_version: Option<String>,
+    /// When it started.
+    pub started_at: DateTime<Utc>,
+    /// How long it took.
+    pub duration_ms: Option<i32>,
+}
+
+impl TrackingTable {
+    /// `"schema"."<table>_audit"`, safely quoted.
+    pub fn audit_qualified(&self) -> String {
+        self.sibling("_audit")
+    }
+
+    /// DDL of the audit table and its append-only guard.
+    pub fn create_audit_sql(&self) -> String {
+        let audit = self.audit_qualified();
+        let guard = self.sibling("_audit_append_only");
+        let trigger = quote_ident(&format!("{}_audit_append_only", self.table()));
+        format!(
+            "CREATE TABLE IF NOT EXISTS {audit} (\n    \
+                id BIGSERIAL PRIMARY KEY,\n    \
+                action VARCHAR(20) NOT NULL,\n    \
+                version VARCHAR(20),\n    \
+                checksum VARCHAR(64),\n    \
+                outcome VARCHAR(10) NOT NULL,\n    \
+                error TEXT,\n    \
+                session_user_name VARCHAR(100) NOT NULL DEFAULT SESSION_USER,\n    \
+                current_user_name VARCHAR(100) NOT NULL DEFAULT CURRENT_USER,\n    \
+                os_user VARCHAR(100),\n    \
+                host VARCHAR(255),\n    \
+                tool_version VARCHAR(40),\n    \
+                started_at TIMESTAMP WITH TIME ZONE NOT NULL,\n    \
+                duration_ms INTEGER\n\
+            );\n\
+            CREATE OR REPLACE FUNCTION {guard}() RETURNS trigger LANGUAGE plpgsql AS $pgshift$\n\
+            BEGIN\n    \
+                RAISE EXCEPTION 'the pgshift audit trail is append-only';\n\
+            END\n\
+            $pgshift$;\n\
+            DO $pgshift$\n\
+            BEGIN\n    \
+                IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = {audit_lit}::regclass AND tgname = {trigger_lit}) THEN\n        \
+                    CREATE TRIGGER {trigger} BEFORE UPDATE OR DELETE OR TRUNCATE ON {audit}\n            \
+                    FOR EACH STATEMENT EXECUTE FUNCTION {guard}();\n    \
+                END IF;\n\
+            END\n\
+            $pgshift$;",
+            audit_lit = quote_literal(&audit),
+            trigger_lit = quote_literal(&format!("{}_audit_append_only", self.table())),
+        )
+    }
+
+    /// The insert for one audit row; parameters in the order of
+    /// [`AuditEntry`], then the context.
+    pub fn audit_insert_sql(&self) -> String {
+        format!(
+            "INSERT INTO {} (action, version, checksum, outcome, error, started_at, duration_ms, os_user, host, tool_version) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            self.audit_qualified()
+        )
+    }
+
+    /// The newest `limit` audit rows, newest first; empty when the table
+    /// does not exist yet.
+    pub fn read_audit(
+        &self,
+        client: &mut impl GenericClient,
+        limit: i64,
+    ) -> Result<Vec<AuditRecord>, HistoryError> {
+        let exists: bool = client
+            .query_one(
+                "SELECT to_regclass($1) IS NOT NULL",
+                &[&self.audit_qualified()],
+            )
+            .map_err(HistoryError::Db)?
+            .get(0);
+        if !exists {
+            return Ok(Vec::new());
+        }
+        let rows = client
+            .query(
+                &format!(
+                    "SELECT id, action::text, version::text, checksum::text, outcome::text, error, \
+                     session_user_name::text, current_user_name::text, os_user::text, host::text, \
+                     tool_version::text, started_at, duration_ms FROM {} ORDER BY id DESC LIMIT $1",
+                    self.audit_qualified()
+                ),
+                &[&limit],
+            )
+            .map_err(HistoryError::Db)?;
+        Ok(rows
+            .iter()
+            .map(|r| AuditRecord {
+                id: r.get(0),
+                action: r.get(1),
+                version: r.get(2),
+                checksum: r.get(3),
+                outcome: r.get(4),
+                error: r.get(5),
+                session_user: r.get(6),
+                current_user: r.get(7),
+                os_user: r.get(8),
+                host: r.get(9),
+                tool_version: r.get(10),
+                started_at: r.get(11),
+                duration_ms: r.get(12),
+            })
+            .collect())
+    }
+}
+
+/// Writes one audit row with `statement`: the text of
+/// [`TrackingTable::audit_insert_sql`], or that text prepared once.
+pub fn write<T: ?Sized + postgres::ToStatement>(
+    client: &mut impl GenericClient,
+    statement: &T,
+    context: &AuditContext,
+    entry: &AuditEntry<'_>,
+) -> Result<(), postgres::Error> {
+    client
+        .execute(
+            statement,
+            &[
+                &entry.action.as_str(),
+                &entry.version,
+                &entry.checksum,
+                &if entry.ok { "ok" } else { "failed" },
+                &entry.error,
+                &entry.started_at,
+                &entry.duration_ms,
+                &context.os_user,
+                &context.host,
+                &context.tool_version,
+            ],
+        )
+        .map(drop)
+}

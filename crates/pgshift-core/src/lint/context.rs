@@ -1,0 +1,198 @@
+//! One file prepared for the rules: its statements as tokens, and the
+//! `-- pgshift:` directives of its header and above each statement.
+
+use super::sql::Stmt;
+use super::{Rule, RuleSelector};
+use crate::script::{Script, Step, TransactionMode};
+use crate::source::{SourceFile, Span};
+use pgshift_lexer::TokenKind;
+use std::sync::Arc;
+
+/// Directives found in a comment block.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Directives {
+    /// `-- pgshift:ignore …`
+    pub ignores: Vec<RuleSelector>,
+    /// `-- pgshift:destructive-ok`
+    pub destructive_ok: bool,
+}
+
+/// A statement with the directives on the comment lines directly above it.
+#[derive(Debug, Clone)]
+pub(crate) struct StatementContext {
+    pub stmt: Stmt,
+    pub directives: Directives,
+}
+
+/// A migration or rollback file, ready for the rules.
+#[derive(Debug)]
+pub(crate) struct FileContext {
+    file: Arc<SourceFile>,
+    /// The file's transaction mode, from its header.
+    pub mode: TransactionMode,
+    /// Statements of the main file, in order (a psql-style wrapping
+    /// `BEGIN`/`COMMIT` pair is not among them).
+    pub statements: Vec<StatementContext>,
+    /// Directives of the header comment block (apply to the whole file).
+    pub header: Directives,
+    /// A non-empty `-- Description:` line in the header.
+    pub has_description: bool,
+    /// Where `-- pgshift:no-transaction` is, if present.
+    pub no_transaction_at: Option<Span>,
+}
+
+impl FileContext {
+    pub fn new(script: &Script, mode: TransactionMode) -> FileContext {
+        let file = Arc::clone(&script.files[0]);
+        let text = file.text();
+        let mut statements = Vec::new();
+        let mut previous_end = 0;
+        for step in &script.steps {
+            let Step::Sql { file: 0, span, .. } = step else {
+                continue;
+            };
+            let directives = directives_above(text, previous_end, span.start);
+            previous_end = span.end;
+            statements.push(StatementContext {
+                stmt: Stmt::new(text, *span),
+                directives,
+            });
+        }
+        let mut context = FileContext {
+            file,
+            mode,
+            statements,
+            header: Directives::default(),
+            has_description: false,
+            no_transaction_at: None,
+        };
+        context.read_header();
+        context
+    }
+
+    pub fn file(&self) -> &Arc<SourceFile> {
+        &self.file
+    }
+
+    /// The file's text with psql meta-command lines blanked out (same byte
+    /// offsets), for tools that only understand SQL.
+    pub fn sql_only_text(&self) -> String {
+        let text = self.file.text();
+        let mut out = text.to_string();
+        for item in pgshift_lexer::split(text) {
+            if let pgshift_lexer::Item::Meta(meta) = item {
+                // The span starts and ends on character boundaries, so as
+                // many spaces as it has bytes keep every offset in place.
+                out.replace_range(meta.span.start..meta.span.end, &" ".repeat(meta.span.len()));
+            }
+        }
+        out
+    }
+
+    /// True when `rule` is silenced for a finding at `span`.
+    pub fn is_ignored(&self, rule: Rule, span: Span) -> bool {
+        if self.header.ignores.iter().any(|s| s.matches(rule)) {
+            return true;
+        }
+        self.statement_at(span.start)
+            .is_some_and(|s| s.directives.ignores.iter().any(|sel| sel.matches(rule)))
+    }
+
+    /// The statement containing byte `offset`.
+    pub fn statement_at(&self, offset: usize) -> Option<&StatementContext> {
+        let i = self
+            .statements
+            .partition_point(|s| s.stmt.span.start <= offset);
+        let candidate = self.statements.get(i.checked_sub(1)?)?;
+        (offset < candidate.stmt.span.end).then_some(candidate)
+    }
+
+    /// Reads the header comment block, as `Header::parse` delimits it: the
+    /// leading lines that are blank or `--` comments.
+    fn read_header(&mut self) {
+        let text = self.file.text();
+        let mut offset = 0;
+        for line in text.split_inclusive('\n') {
+            let start = offset;
+            offset += line.len();
+            let trimmed = line.trim().trim_start_matches('\u{feff}');
+            if trimmed.is_empty() {
+                continue;
+            }
+            let Some(comment) = trimmed.strip_prefix("--") else {
+                break;
+            };
+            let comment = comment.trim();
+            if comment.strip_prefix("pgshift:").map(str::trim) == Some("no-transaction") {
+                let col = line.find("pgshift:").unwrap_or(0);
+                self.no_transaction_at =
+                    Some(Span::new(start + col, start + line.trim_end().len()));
+            } else if let Some((key, value)) = comment.split_once(':') {
+                if key.trim().eq_ignore_ascii_case("description") && !value.trim().is_empty() {
+                    self.has_description = true;
+                }
+            }
+            read_directive(comment, &mut self.header);
+        }
+    }
+}
+
+/// Reads `pgshift:ignore …` / `pgshift:destructive-ok` from one comment's
+/// text (after `--`). Unknown rule names are skipped.
+fn read_directive(comment: &str, into: &mut Directives) {
+    let Some(directive) = comment.trim().strip_prefix("pgshift:") else {
+        return;
+    };
+    let directive = directive.trim();
+    if directive == "destructive-ok" {
+        into.destructive_ok = true;
+    } else if let Some(names) = directive.strip_prefix("ignore") {
+        into.ignores.extend(
+            names
+                .split(|c: char| c == ',' || c.is_whitespace())
+                .filter(|n| !n.is_empty())
+                .filter_map(|n| n.parse::<RuleSelector>().ok()),
+        );
+    }
+}
+
+/// Directives in the `--` comment lines directly above `start`: the
+/// comments between the previous statement and this one, going back from
+/// the statement until a blank line or anything that is not a comment.
+fn directives_above(text: &str, from: usize, start: usize) -> Directives {
+    let gap = &text[from..start];
+    let mut directives = Directives::default();
+    for token in pgshift_lexer::tokenize(gap).iter().rev() {
+        match token.kind {
+            TokenKind::LineComment => {
+                read_directive(token.text(gap).trim_start_matches('-'), &mut directives)
+            }
+            TokenKind::Whitespace if token.text(gap).matches('\n').count() < 2 => {}
+            _ => break,
+        }
+    }
+    directives
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn directives_stop_at_a_blank_line() {
+        let text = "SELECT 1;\n-- pgshift:ignore non-idempotent\n\n-- pgshift:destructive-ok\n-- note\nDROP TABLE t;";
+        let start = text.find("DROP").unwrap();
+        let d = directives_above(text, 9, start);
+        assert!(d.destructive_ok);
+        assert!(d.ignores.is_empty());
+        let text = "-- pgshift:ignore non-idempotent, squawk\nDROP TABLE t;";
+        let d = directives_above(text, 0, text.find("DROP").unwrap());
+        assert_eq!(
+            d.ignores,
+            [
+                RuleSelector::Rule(Rule::NonIdempotent),
+                RuleSelector::Squawk
+            ]
+        );
+    }
+}

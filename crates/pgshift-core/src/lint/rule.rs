@@ -1,0 +1,216 @@
+//! Rule names, severities and selection.
+//!
+//! A rule's name is part of pgshift's interface: it appears in output, in
+//! `pgshift.toml`, in `--rule`/`--exclude` and in `-- pgshift:ignore`
+//! comments, so a released name never changes. pgshift's own rules have
+//! plain kebab-case names; rules from squawk are `squawk/<squawk's name>`.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::str::FromStr;
+
+/// A lint rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Rule {
+    /// `missing-rollback`: see [`super::rules::missing_rollback`].
+    MissingRollback,
+    /// `non-idempotent`: see [`super::rules::non_idempotent`].
+    NonIdempotent,
+    /// `transaction-misuse`: see [`super::rules::transaction_misuse`].
+    TransactionMisuse,
+    /// `rollback-incomplete`: see [`super::rules::rollback_incomplete`].
+    RollbackIncomplete,
+    /// `unacknowledged-destructive`: see
+    /// [`super::rules::unacknowledged_destructive`].
+    UnacknowledgedDestructive,
+    /// `missing-description`: see [`super::rules::missing_description`].
+    MissingDescription,
+    /// `version-gap`: see [`super::rules::version_gap`].
+    VersionGap,
+    /// A rule of the squawk linter, named `squawk/<name>`.
+    Squawk(SquawkRule),
+}
+
+/// A squawk rule (<https://squawkhq.com/docs/rules>).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SquawkRule(pub(crate) squawk_linter::Rule);
+
+impl SquawkRule {
+    /// squawk's own name for the rule, such as `adding-required-field`.
+    pub fn name(&self) -> String {
+        self.0.to_string()
+    }
+}
+
+/// How serious a finding is. Errors fail `pgshift lint` and stop `up`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Worth a look; does not fail the run.
+    Warning,
+    /// Must be fixed or ignored explicitly.
+    Error,
+}
+
+impl Rule {
+    /// pgshift's own rules, in documentation order.
+    pub const OWN: [Rule; 7] = [
+        Rule::MissingRollback,
+        Rule::NonIdempotent,
+        Rule::TransactionMisuse,
+        Rule::RollbackIncomplete,
+        Rule::UnacknowledgedDestructive,
+        Rule::MissingDescription,
+        Rule::VersionGap,
+    ];
+
+    /// The stable name, e.g. `non-idempotent` or `squawk/adding-required-field`.
+    pub fn name(&self) -> Cow<'static, str> {
+        Cow::Borrowed(match self {
+            Rule::MissingRollback => "missing-rollback",
+            Rule::NonIdempotent => "non-idempotent",
+            Rule::TransactionMisuse => "transaction-misuse",
+            Rule::RollbackIncomplete => "rollback-incomplete",
+            Rule::UnacknowledgedDestructive => "unacknowledged-destructive",
+            Rule::MissingDescription => "missing-description",
+            Rule::VersionGap => "version-gap",
+            Rule::Squawk(rule) => return Cow::Owned(format!("squawk/{}", rule.name())),
+        })
+    }
+
+    /// The severity a finding of this rule has.
+    pub fn severity(&self) -> Severity {
+        match self {
+            Rule::MissingRollback | Rule::TransactionMisuse | Rule::UnacknowledgedDestructive => {
+                Severity::Error
+            }
+            Rule::NonIdempotent
+            | Rule::RollbackIncomplete
+            | Rule::MissingDescription
+            | Rule::VersionGap => Severity::Warning,
+            Rule::Squawk(rule) => super::squawk::severity(rule.0),
+        }
+    }
+
+    /// True when the rule runs without being enabled explicitly.
+    pub fn is_default(&self) -> bool {
+        match self {
+            Rule::Squawk(rule) => super::squawk::is_default(rule.0),
+            _ => true,
+        }
+    }
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name())
+    }
+}
+
+impl FromStr for Rule {
+    type Err = UnknownRule;
+
+    fn from_str(s: &str) -> Result<Rule, UnknownRule> {
+        if let Some(rule) = Rule::OWN.iter().find(|r| r.name() == s) {
+            return Ok(*rule);
+        }
+        s.strip_prefix("squawk/")
+            .and_then(|name| squawk_linter::Rule::from_str(name).ok())
+            .map(|rule| Rule::Squawk(SquawkRule(rule)))
+            .ok_or_else(|| UnknownRule(s.to_string()))
+    }
+}
+
+/// A rule name nobody knows.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown lint rule `{0}`; known: {known}, `squawk/<rule>` (https://squawkhq.com/docs/rules), `squawk` and `all`", known = Rule::OWN.map(|r| format!("`{r}`")).join(", "))]
+pub struct UnknownRule(pub String);
+
+/// What a `--rule`, `--exclude`, `[lint]` entry or ignore comment names:
+/// one rule, every squawk rule (`squawk`), or every rule (`all`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleSelector {
+    /// One rule.
+    Rule(Rule),
+    /// `squawk`: every squawk rule.
+    Squawk,
+    /// `all`: every rule.
+    All,
+}
+
+impl RuleSelector {
+    /// True when `rule` is selected.
+    pub fn matches(&self, rule: Rule) -> bool {
+        match self {
+            RuleSelector::Rule(r) => *r == rule,
+            RuleSelector::Squawk => matches!(rule, Rule::Squawk(_)),
+            RuleSelector::All => true,
+        }
+    }
+}
+
+impl FromStr for RuleSelector {
+    type Err = UnknownRule;
+
+    fn from_str(s: &str) -> Result<RuleSelector, UnknownRule> {
+        match s.trim() {
+            "all" => Ok(RuleSelector::All),
+            "squawk" => Ok(RuleSelector::Squawk),
+            other => other.parse().map(RuleSelector::Rule),
+        }
+    }
+}
+
+/// Which rules run.
+///
+/// By default every pgshift rule and squawk's default rules run (minus the
+/// few squawk rules that contradict how pgshift runs migrations; see
+/// [`super::squawk`]). `enable` adds rules that are off by default,
+/// `disable` removes rules, and a non-empty `only` replaces the default set.
+#[derive(Debug, Clone, Default)]
+pub struct LintOptions {
+    /// When non-empty, only these rules run (`--rule`).
+    pub only: Vec<RuleSelector>,
+    /// Rules to run in addition to the defaults (`[lint] enable`).
+    pub enable: Vec<RuleSelector>,
+    /// Rules never to run (`--exclude`, `[lint] disable`).
+    pub disable: Vec<RuleSelector>,
+}
+
+impl LintOptions {
+    /// Builds options from rule names.
+    ///
+    /// # Errors
+    /// The first name that is not a rule, `squawk` or `all`.
+    pub fn from_names<S: AsRef<str>>(
+        only: &[S],
+        enable: &[S],
+        disable: &[S],
+    ) -> Result<LintOptions, UnknownRule> {
+        let parse = |names: &[S]| -> Result<Vec<RuleSelector>, UnknownRule> {
+            names.iter().map(|n| n.as_ref().parse()).collect()
+        };
+        Ok(LintOptions {
+            only: parse(only)?,
+            enable: parse(enable)?,
+            disable: parse(disable)?,
+        })
+    }
+
+    /// True when `rule` runs under these options.
+    pub fn is_enabled(&self, rule: Rule) -> bool {
+        // A group (`squawk`, `all`) never turns on a rule that is off by
+        // default; only its own name does.
+        let picks = |s: &RuleSelector| match s {
+            RuleSelector::Rule(r) => *r == rule,
+            group => group.matches(rule) && rule.is_default(),
+        };
+        let on = if self.only.is_empty() {
+            rule.is_default() || self.enable.iter().any(picks)
+        } else {
+            self.only.iter().any(picks)
+        };
+        on && !self.disable.iter().any(|s| s.matches(rule))
+    }
+}

@@ -1,0 +1,110 @@
+//! squawk (<https://squawkhq.com>), the PostgreSQL migration linter, run on
+//! each file and mapped to pgshift [`Violation`]s named `squawk/<rule>`.
+//!
+//! squawk checks what a statement does to a live database: a `NOT NULL`
+//! column added without a default, `CREATE INDEX` without `CONCURRENTLY`
+//! on an existing table, a column type change that rewrites the table, a
+//! foreign key or check constraint added without `NOT VALID`, renames, and
+//! more. Its findings are warnings, except the ones that fail outright on a
+//! table with rows ([`severity`]).
+//!
+//! A few squawk rules contradict how pgshift runs a file, so they are off
+//! unless enabled by name ([`is_default`]):
+//! - `transaction-nesting`, `ban-uncommitted-transaction`: pgshift folds a
+//!   file's own `BEGIN; … COMMIT;` into its transaction, and the loader
+//!   already refuses transaction control anywhere else;
+//! - `ban-concurrent-index-creation-in-transaction`: pgshift's own
+//!   `transaction-misuse` checks this against `-- pgshift:no-transaction`;
+//! - `prefer-robust-stmts`: pgshift's own `non-idempotent` covers it;
+//! - `require-timeout-settings` and its parts: pgshift sets `lock_timeout`
+//!   on every migration session (`--lock-timeout`, default 5s).
+//!
+//! squawk's own `-- squawk-ignore rule` comments work too.
+
+use super::context::FileContext;
+use super::{LintOptions, Rule, Severity, SquawkRule, Violation};
+use crate::script::TransactionMode;
+use crate::source::Span;
+use squawk_linter::Rule as S;
+
+/// squawk rules pgshift leaves off unless enabled by name.
+const OFF_IN_PGSHIFT: [S; 7] = [
+    S::TransactionNesting,
+    S::BanUncommittedTransaction,
+    S::BanConcurrentIndexCreationInTransaction,
+    S::PreferRobustStmts,
+    S::RequireTimeoutSettings,
+    S::RequireLockTimeout,
+    S::RequireStatementTimeout,
+];
+
+/// Every squawk rule that can be named, aliases excluded.
+pub fn all_rules() -> impl Iterator<Item = Rule> {
+    use std::str::FromStr;
+    enum_iterator::all::<S>()
+        .filter(|r| r.expands_to().is_empty() && S::from_str(&r.to_string()).is_ok())
+        .map(|r| Rule::Squawk(SquawkRule(r)))
+}
+
+/// True when the squawk rule runs by default under pgshift.
+pub(crate) fn is_default(rule: S) -> bool {
+    !rule.is_opt_in() && !OFF_IN_PGSHIFT.contains(&rule)
+}
+
+/// Errors for changes that fail on any table with rows; warnings otherwise.
+pub(crate) fn severity(rule: S) -> Severity {
+    match rule {
+        S::AddingRequiredField | S::BanDropDatabase => Severity::Error,
+        _ => Severity::Warning,
+    }
+}
+
+/// Runs squawk on one file. In a rollback file, squawk's `ban-drop-*`
+/// rules (except `ban-drop-database`) are skipped: undoing is its job.
+pub(crate) fn check(
+    file: &FileContext,
+    rollback: bool,
+    options: &LintOptions,
+    out: &mut Vec<Violation>,
+) {
+    let undoing =
+        |r: S| rollback && r != S::BanDropDatabase && r.to_string().starts_with("ban-drop-");
+    let rules: Vec<S> = enum_iterator::all::<S>()
+        .filter(|r| options.is_enabled(Rule::Squawk(SquawkRule(*r))) && !undoing(*r))
+        .collect();
+    if rules.is_empty() {
+        return;
+    }
+    let text = file.sql_only_text();
+    let parse = squawk_syntax::SourceFile::parse(&text);
+    let mut linter = squawk_linter::Linter::from(rules.iter().copied());
+    linter.settings.assume_in_transaction = file.mode == TransactionMode::Transactional;
+    for found in linter.lint(&parse, &text) {
+        let rule = Rule::Squawk(SquawkRule(found.code));
+        if !options.is_enabled(rule) || undoing(found.code) {
+            // An alias expanded to a rule that was excluded by name.
+            continue;
+        }
+        let start = u32::from(found.text_range.start()) as usize;
+        let end = u32::from(found.text_range.end()) as usize;
+        let mut violation = Violation::new(
+            rule,
+            file.file(),
+            Span::new(start.min(text.len()), end.min(text.len())),
+            lowercase_first(found.message.trim_end_matches('.')),
+        );
+        violation.help = found.help;
+        out.push(violation);
+    }
+}
+
+/// pgshift messages are lowercase phrases; squawk's are sentences.
+fn lowercase_first(message: &str) -> String {
+    let mut chars = message.chars();
+    match chars.next() {
+        Some(c) if chars.clone().next().is_some_and(|d| d.is_lowercase()) => {
+            c.to_lowercase().chain(chars).collect()
+        }
+        _ => message.to_string(),
+    }
+}
