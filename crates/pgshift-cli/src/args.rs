@@ -212,6 +212,9 @@ pub struct UpArgs {
     /// Do not ask before migrations with destructive statements (DROP TABLE, TRUNCATE, …)
     #[arg(long, short)]
     pub yes: bool,
+    /// Apply even when pending migrations have lint errors
+    #[arg(long)]
+    pub no_lint: bool,
 }
 
 #[derive(Debug, Args)]

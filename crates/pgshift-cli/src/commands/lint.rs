@@ -71,14 +71,7 @@ pub fn run(settings: &Settings, args: &LintArgs, out: &mut Output) -> Result<Exi
 
 /// `[lint]` from the config file, then `--rule` and `--exclude`.
 fn options(settings: &Settings, args: &LintArgs) -> Result<LintOptions, Failure> {
-    let config = settings.config.lint.clone().unwrap_or_default();
-    let mut options =
-        LintOptions::from_names(&[], &config.enable, &config.disable).map_err(|e| {
-            Failure::new(
-                ExitStatus::Validation,
-                Problem::error(format!("pgshift.toml [lint]: {e}")),
-            )
-        })?;
+    let mut options = configured(settings)?;
     let parse = |names: &[String]| -> Result<Vec<RuleSelector>, Failure> {
         names
             .iter()
@@ -94,7 +87,18 @@ fn options(settings: &Settings, args: &LintArgs) -> Result<LintOptions, Failure>
     Ok(options)
 }
 
-fn problem(violation: &Violation) -> Problem {
+/// The rules `pgshift.toml` enables: what `up` checks pending migrations with.
+pub(super) fn configured(settings: &Settings) -> Result<LintOptions, Failure> {
+    let config = settings.config.lint.clone().unwrap_or_default();
+    LintOptions::from_names(&[], &config.enable, &config.disable).map_err(|e| {
+        Failure::new(
+            ExitStatus::Validation,
+            Problem::error(format!("pgshift.toml [lint]: {e}")),
+        )
+    })
+}
+
+pub(super) fn problem(violation: &Violation) -> Problem {
     let mut problem = Problem::error(&violation.message)
         .with_code(violation.rule.name())
         .with_snippet(Snippet::new(

@@ -6,6 +6,8 @@ use crate::args::UpArgs;
 use crate::exit::ExitStatus;
 use crate::output::{Output, Style};
 use crate::render::failure::Failure;
+use crate::render::problem::Problem;
+use pgshift_core::lint;
 use pgshift_core::plan::UpOptions;
 use pgshift_core::preview;
 
@@ -39,9 +41,30 @@ pub fn run(
         return Ok(ExitStatus::Success);
     }
 
-    // Ask before pending migrations that destroy data; `up` plans again
-    // under the lock.
+    // Lint what would run, then ask before pending migrations that destroy
+    // data; `up` plans again under the lock.
     let (_, pending) = migrator.up_preview(&options).map_err(Failure::from)?;
+    if !args.no_lint {
+        let rules = super::lint::configured(settings)?;
+        let errors: Vec<Problem> = pending
+            .iter()
+            .flat_map(|s| lint::lint_migration(&migrator.set().migrations()[s.migration], &rules))
+            .filter(|v| v.is_error())
+            .map(|v| super::lint::problem(&v))
+            .collect();
+        if !errors.is_empty() {
+            let mut failure = Failure::new(
+                ExitStatus::Findings,
+                Problem::error(format!(
+                    "{} lint error(s) in pending migrations; nothing was applied",
+                    errors.len()
+                ))
+                .with_help("fix them, silence one with `-- pgshift:ignore RULE` above the statement, or pass --no-lint"),
+            );
+            failure.problems.splice(0..0, errors);
+            return Err(failure);
+        }
+    }
     let scripts = pending
         .iter()
         .map(|s| {

@@ -76,16 +76,18 @@ fn a_failed_concurrent_index_is_recorded_reported_and_resumed() {
 fn editing_statements_that_already_ran_blocks_the_resume() {
     let Some(db) = test_db_or_skip!() else { return };
     let project = Project::new();
+    // The directive is not needed here (lint says so: --no-lint); the
+    // failure is what matters.
     project.file(
         "001_fails.sql",
         "-- pgshift:no-transaction\nCREATE TABLE IF NOT EXISTS one (id int);\nSELECT 1 / 0;\n",
     );
-    Run::of(project.cmd(&db).arg("up")).assert_code(1);
+    Run::of(project.cmd(&db).args(["up", "--no-lint"])).assert_code(1);
     project.file(
         "001_fails.sql",
         "-- pgshift:no-transaction\nCREATE TABLE IF NOT EXISTS uno (id int);\nSELECT 1;\n",
     );
-    let run = Run::of(project.cmd(&db).args(["up", "--resume"]));
+    let run = Run::of(project.cmd(&db).args(["up", "--resume", "--no-lint"]));
     run.assert_code(3);
     assert!(run.stderr.contains("was edited"), "{}", run.stderr);
 
@@ -94,7 +96,7 @@ fn editing_statements_that_already_ran_blocks_the_resume() {
         "001_fails.sql",
         "-- pgshift:no-transaction\nCREATE TABLE IF NOT EXISTS one (id int);\nSELECT 1;\n",
     );
-    Run::of(project.cmd(&db).args(["up", "--resume"])).assert_code(0);
+    Run::of(project.cmd(&db).args(["up", "--resume", "--no-lint"])).assert_code(0);
     assert_eq!(applied_versions(&db), ["001"]);
 }
 
@@ -106,7 +108,16 @@ fn concurrent_index_in_a_transactional_file_gets_a_hint() {
         "001_idx.sql",
         "CREATE TABLE t (v int);\nCREATE INDEX CONCURRENTLY t_v ON t (v);\n",
     );
-    let run = Run::of(project.cmd(&db).arg("up"));
+    // Lint catches it before anything runs…
+    let linted = Run::of(project.cmd(&db).arg("up"));
+    linted.assert_code(7);
+    assert!(
+        linted.stderr.contains("transaction-misuse"),
+        "{}",
+        linted.stderr
+    );
+    // …and without lint, the server's refusal comes with the same advice.
+    let run = Run::of(project.cmd(&db).args(["up", "--no-lint"]));
     run.assert_code(1);
     assert!(
         run.stderr.contains("-- pgshift:no-transaction"),

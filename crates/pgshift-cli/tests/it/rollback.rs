@@ -121,7 +121,7 @@ fn up_asks_before_a_destructive_migration() {
     Run::of(project.cmd(&db).arg("up")).assert_code(0);
     project.file(
         "003_cleanup.sql",
-        "-- Description: drop orders\nDROP TABLE orders;\n",
+        "-- Description: drop orders\n-- pgshift:destructive-ok\nDROP TABLE orders;\n",
     );
     let run = Run::of(project.cmd(&db).arg("up"));
     run.assert_code(6);

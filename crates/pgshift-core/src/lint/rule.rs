@@ -82,10 +82,12 @@ impl Rule {
     /// The severity a finding of this rule has.
     pub fn severity(&self) -> Severity {
         match self {
-            Rule::MissingRollback | Rule::TransactionMisuse | Rule::UnacknowledgedDestructive => {
-                Severity::Error
-            }
-            Rule::NonIdempotent
+            Rule::TransactionMisuse | Rule::UnacknowledgedDestructive => Severity::Error,
+            // A warning: `up` refuses error-level findings, and a migration
+            // without a rollback is still safe to apply; `rollback` itself
+            // refuses a version whose file is missing, before anything runs.
+            Rule::MissingRollback
+            | Rule::NonIdempotent
             | Rule::RollbackIncomplete
             | Rule::MissingDescription
             | Rule::VersionGap => Severity::Warning,
