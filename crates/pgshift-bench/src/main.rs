@@ -1,0 +1,133 @@
+//! `pgshift-bench`: how fast `pgshift up` applies many small migrations,
+//! measured against what `psql` needs to run the same SQL.
+//!
+//! # What is measured
+//!
+//! The workload is `--migrations` (default 1,000) generated files
+//! `NNNN_tN.sql`, each a small table, an index on it and one row:
+//!
+//! ```sql
+//! CREATE TABLE tN (id int primary key, name text);
+//! CREATE INDEX tN_name_idx ON tN (name);
+//! INSERT INTO tN VALUES (1, 'x');
+//! ```
+//!
+//! Tiny migrations make the per-migration overhead of the tool (round trips,
+//! transaction handling, tracking rows, parsing, checksums, output) the
+//! dominant cost, which is what this benchmark is about. Every method runs
+//! against a fresh database of one throwaway cluster (`fsync` off, unix
+//! socket), created before and dropped after its run, with a `CHECKPOINT`
+//! in between so each run starts from the same state:
+//!
+//! | method | what runs | why |
+//! | --- | --- | --- |
+//! | `pgshift` | `pgshift up --dir D --database-url URL` | the thing measured |
+//! | `psql-session` | one `psql -f` session, each migration wrapped in `BEGIN; … COMMIT;` | the floor for one transaction per migration on one connection: same statements, sent one by one, no tracking |
+//! | `psql-single` | `psql -1 -f all.sql` | everything in one transaction: fewer commits than any per-migration scheme (for scale, not a target) |
+//! | `psql-loop` | one `psql -1 -f FILE` process per file, in order, from `sh` | the seed's `migrate.sh` way (each seed file carries its own `BEGIN`/`COMMIT`; `-1` does the same for the generated files) |
+//!
+//! The time of a run is the wall clock of the whole process (or, for the
+//! loop, of the shell running all the `psql` processes): process start,
+//! connection, work, exit. Next to it: the CPU time of the client
+//! process(es), and of the server backends that served the run (the growth
+//! of the postmaster's reaped-children CPU time), which still say where the
+//! work is when a busy machine makes wall times mostly waiting. Methods are interleaved within a round, the
+//! order rotated each round, and the report gives the median, minimum and
+//! maximum per method and the ratio of medians to the `psql-session` floor.
+//! Every run is verified afterwards (all tables, indexes and rows present;
+//! for pgshift, all tracking rows), so a broken run cannot look fast.
+//!
+//! Then, on a database with all migrations applied, it times a no-op
+//! `pgshift up` and `pgshift status` (`--noop-runs` each, median), next to
+//! `psql -c 'SELECT 1'` as the cost of starting a client and connecting.
+//!
+//! Peak memory is the maximum resident set size of the measured process
+//! and its children, from `getrusage(RUSAGE_CHILDREN)`. That value is a
+//! running maximum over every child a process ever waited for, so each
+//! measured command is started through a small wrapper: this same binary
+//! re-executed in a hidden `--measure-rss OUT -- CMD ARGS…` mode, which
+//! runs only that one command, times it and writes the figures to `OUT`
+//! (see [`measure`]). The wrapper's own start-up is outside the timing.
+//!
+//! # Targets
+//!
+//! From the issue: `pgshift up` within 1.1× of the `psql-session` floor and
+//! at least 3× faster than the per-file loop; a no-op `up` and `status`
+//! with everything applied under 50 ms; peak memory under 20 MB. The report
+//! says PASS or MISS for each. It is informational: the exit status is
+//! non-zero only when a run itself failed or produced a wrong database.
+
+// Printing is the point of this binary: the report goes to stdout,
+// progress to stderr.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod bench;
+mod measure;
+mod report;
+mod stats;
+mod workload;
+
+use clap::Parser;
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Benchmark `pgshift up` on many small migrations against psql baselines,
+/// on a throwaway PostgreSQL cluster.
+#[derive(Debug, Parser)]
+#[command(name = "pgshift-bench", max_term_width = 100)]
+#[command(after_help = "Examples:
+  cargo run --release -p pgshift-bench     builds pgshift, then measures it
+  target/release/pgshift-bench --json      measures target/release/pgshift as built")]
+pub struct Args {
+    /// Migrations to generate (each a table, an index and a row)
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=9999))]
+    pub migrations: u32,
+
+    /// Timed rounds of pgshift and the two one-session psql methods
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    pub rounds: u32,
+
+    /// Rounds that also run the (slow) one-psql-per-file loop; 0 skips it
+    #[arg(long, default_value_t = 1)]
+    pub loop_rounds: u32,
+
+    /// Untimed warm-up runs of pgshift and psql before the rounds
+    #[arg(long, default_value_t = 1)]
+    pub warmup: u32,
+
+    /// Runs each of no-op `up` and `status` on a fully migrated database
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    pub noop_runs: u32,
+
+    /// The pgshift binary [default: `pgshift` next to this executable, built
+    /// first when run by `cargo run`]
+    #[arg(long, value_name = "PATH")]
+    pub pgshift: Option<PathBuf>,
+
+    /// Print the results as JSON instead of a table
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn main() -> ExitCode {
+    let raw: Vec<OsString> = std::env::args_os().collect();
+    if raw.get(1).is_some_and(|a| a == measure::WRAPPER_FLAG) {
+        return measure::wrapper_main(&raw[2..]);
+    }
+    let args = Args::parse();
+    match bench::run(&args) {
+        Ok(results) => {
+            if args.json {
+                println!("{}", report::json(&results));
+            } else {
+                print!("{}", report::text(&results));
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("pgshift-bench: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
