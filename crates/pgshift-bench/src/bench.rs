@@ -68,6 +68,8 @@ pub struct Results {
     pub warmup: u32,
     /// `SHOW server_version`.
     pub server_version: String,
+    /// The psql binary used.
+    pub psql_path: PathBuf,
     /// `psql --version`.
     pub psql_version: String,
     /// The pgshift binary measured.
@@ -101,8 +103,13 @@ impl Results {
 pub fn run(args: &Args) -> Result<Results> {
     let pgshift = resolve_pgshift(args.pgshift.as_deref())?;
     let pgshift_version = version_of(pgshift.as_os_str())?;
-    let psql_version = version_of(OsStr::new("psql"))
-        .context("psql is needed for the baselines; is it on PATH?")?;
+    let psql = resolve_psql(args.psql.as_deref());
+    let psql_version = version_of(psql.as_os_str()).with_context(|| {
+        format!(
+            "psql is needed for the baselines; cannot run {}",
+            psql.display()
+        )
+    })?;
 
     let work = tempfile::Builder::new()
         .prefix("pgshift-bench-")
@@ -127,6 +134,7 @@ pub fn run(args: &Args) -> Result<Results> {
         runner: &runner,
         workload: &workload,
         pgshift: &pgshift,
+        psql: &psql,
     };
 
     for i in 0..args.warmup {
@@ -179,6 +187,7 @@ pub fn run(args: &Args) -> Result<Results> {
         loop_rounds: args.loop_rounds.min(args.rounds),
         warmup: args.warmup,
         server_version,
+        psql_path: psql.clone(),
         psql_version,
         pgshift_path: pgshift,
         pgshift_version,
@@ -196,6 +205,7 @@ struct Bench<'a> {
     runner: &'a Runner,
     workload: &'a Workload,
     pgshift: &'a Path,
+    psql: &'a Path,
 }
 
 impl Bench<'_> {
@@ -292,14 +302,18 @@ impl Bench<'_> {
         };
         let (program, args): (&OsStr, Vec<OsString>) = match method {
             Method::Pgshift => (self.pgshift.as_os_str(), self.pgshift_args("up", url)),
-            Method::PsqlSession => ("psql".as_ref(), psql(&[], &w.session_script)),
-            Method::PsqlSingle => ("psql".as_ref(), psql(&["-1".as_ref()], &w.single_script)),
+            Method::PsqlSession => (self.psql.as_os_str(), psql(&[], &w.session_script)),
+            Method::PsqlSingle => (
+                self.psql.as_os_str(),
+                psql(&["-1".as_ref()], &w.single_script),
+            ),
             Method::PsqlLoop => (
                 "sh".as_ref(),
                 vec![
                     w.loop_script.clone().into(),
                     w.migrations_dir.clone().into(),
                     url.into(),
+                    self.psql.into(),
                 ],
             ),
         };
@@ -362,7 +376,7 @@ impl Bench<'_> {
                 "-c".as_ref(),
                 "SELECT 1".as_ref(),
             ];
-            selects.push(self.runner.run("psql".as_ref(), &args)?);
+            selects.push(self.runner.run(self.psql.as_os_str(), &args)?);
         }
         workload::verify(&url, count, true)?;
         Ok((setup, ups, statuses, selects))
@@ -439,6 +453,24 @@ fn build_pgshift(cargo: &OsStr, exe: &Path) -> Result<()> {
         "`cargo build --profile {profile} -p pgshift-cli` failed"
     );
     Ok(())
+}
+
+/// The psql binary: `--psql`, else the one installed with the server
+/// binaries the cluster uses, else `psql` from `PATH`.
+///
+/// On Debian and Ubuntu, `psql` on `PATH` is `pg_wrapper`, a Perl script
+/// that picks a version and then runs the real psql: it adds tens of
+/// milliseconds to every start, which would swamp the per-file loop and
+/// the connection reference with Perl's start-up rather than psql's.
+fn resolve_psql(given: Option<&Path>) -> PathBuf {
+    if let Some(path) = given {
+        return path.to_path_buf();
+    }
+    pgshift_cluster::Binaries::find()
+        .ok()
+        .map(|b| b.bindir().join("psql"))
+        .filter(|p| p.is_file())
+        .unwrap_or_else(|| PathBuf::from("psql"))
 }
 
 /// The first line of `program --version`.

@@ -26,6 +26,10 @@
 //! | `psql-single` | `psql -1 -f all.sql` | everything in one transaction: fewer commits than any per-migration scheme (for scale, not a target) |
 //! | `psql-loop` | one `psql -1 -f FILE` process per file, in order, from `sh` | the seed's `migrate.sh` way (each seed file carries its own `BEGIN`/`COMMIT`; `-1` does the same for the generated files) |
 //!
+//! psql is the real binary installed with the server programs (not
+//! Debian's `pg_wrapper` Perl script on `PATH`, whose start-up would
+//! dominate the per-file loop), and `-X` keeps `.psqlrc` out.
+//!
 //! The time of a run is the wall clock of the whole process (or, for the
 //! loop, of the shell running all the `psql` processes): process start,
 //! connection, work, exit. Next to it: the CPU time of the client
@@ -104,6 +108,11 @@ pub struct Args {
     /// first when run by `cargo run`]
     #[arg(long, value_name = "PATH")]
     pub pgshift: Option<PathBuf>,
+
+    /// The psql binary [default: the one installed with the server binaries,
+    /// else `psql` on PATH]
+    #[arg(long, value_name = "PATH")]
+    pub psql: Option<PathBuf>,
 
     /// Print the results as JSON instead of a table
     #[arg(long)]

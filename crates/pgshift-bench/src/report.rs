@@ -111,8 +111,14 @@ pub fn text(results: &Results) -> String {
     );
     let _ = writeln!(
         out,
-        "server PostgreSQL {} (throwaway cluster, fsync off, unix socket); client {}",
-        results.server_version, results.psql_version
+        "server PostgreSQL {} (throwaway cluster, fsync off, unix socket)",
+        results.server_version
+    );
+    let _ = writeln!(
+        out,
+        "psql: {} ({})",
+        results.psql_path.display(),
+        results.psql_version
     );
     let _ = writeln!(
         out,
@@ -245,6 +251,7 @@ pub fn json(results: &Results) -> Value {
         "loop_rounds": results.loop_rounds,
         "warmup": results.warmup,
         "server_version": results.server_version,
+        "psql": results.psql_path,
         "psql_version": results.psql_version,
         "pgshift": results.pgshift_path,
         "pgshift_version": results.pgshift_version,

@@ -41,10 +41,11 @@ pub fn file_name(i: u32) -> String {
 /// `BEGIN; … COMMIT;`; the generated files do not, so `-1` gives each the
 /// same one transaction.
 const LOOP_SCRIPT: &str = r#"#!/bin/sh
-# Usage: loop.sh MIGRATIONS_DIR DATABASE_URL
+# Usage: loop.sh MIGRATIONS_DIR DATABASE_URL [PSQL]
 set -eu
+psql=${3:-psql}
 for f in "$1"/*.sql; do
-    psql -X -q -v ON_ERROR_STOP=1 -1 -d "$2" -f "$f"
+    "$psql" -X -q -v ON_ERROR_STOP=1 -1 -d "$2" -f "$f"
 done
 "#;
 
@@ -157,6 +158,6 @@ mod tests {
         assert_eq!(single, (1..=12).map(migration_sql).collect::<String>());
         assert!(fs::read_to_string(&w.loop_script)
             .unwrap()
-            .contains("psql -X -q -v ON_ERROR_STOP=1 -1"));
+            .contains("\"$psql\" -X -q -v ON_ERROR_STOP=1 -1"));
     }
 }

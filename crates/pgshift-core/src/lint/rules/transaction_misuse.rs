@@ -59,7 +59,9 @@ pub(crate) fn check(file: &FileContext, out: &mut Vec<Violation>) {
                 );
             }
         }
-        TransactionMode::NoTransaction if needing.is_empty() => {
+        // A file with no statement yet (a fresh `pgshift new` template) has
+        // nothing to judge the directive by.
+        TransactionMode::NoTransaction if needing.is_empty() && !file.statements.is_empty() => {
             out.push(
                 Violation::new(
                     Rule::TransactionMisuse,
