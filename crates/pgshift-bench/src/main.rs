@@ -17,7 +17,9 @@
 //! dominant cost, which is what this benchmark is about. Every method runs
 //! against a fresh database of one throwaway cluster (`fsync` off, unix
 //! socket), created before and dropped after its run, with a `CHECKPOINT`
-//! in between so each run starts from the same state:
+//! and a `sync(2)` before each run so that each starts from the same state
+//! (the file-system work of dropping the previous run's thousands of files
+//! would otherwise land on the next run, slowing it two- to threefold):
 //!
 //! | method | what runs | why |
 //! | --- | --- | --- |
