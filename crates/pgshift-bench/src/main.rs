@@ -16,10 +16,11 @@
 //! transaction handling, tracking rows, parsing, checksums, output) the
 //! dominant cost, which is what this benchmark is about. Every method runs
 //! against a fresh database of one throwaway cluster (`fsync` off, unix
-//! socket), created before and dropped after its run, with a `CHECKPOINT`
-//! and a `sync(2)` before each run so that each starts from the same state
-//! (the file-system work of dropping the previous run's thousands of files
-//! would otherwise land on the next run, slowing it two- to threefold):
+//! socket), with a `CHECKPOINT` and a `sync(2)` before it so that each run
+//! starts from the same state. The databases are kept until the cluster is
+//! removed at the end rather than dropped after each run: on ext4, creating
+//! files soon after deleting thousands makes the next run two to three
+//! times slower (see [`bench`]).
 //!
 //! | method | what runs | why |
 //! | --- | --- | --- |
@@ -31,6 +32,14 @@
 //! psql is the real binary installed with the server programs (not
 //! Debian's `pg_wrapper` Perl script on `PATH`, whose start-up would
 //! dominate the per-file loop), and `-X` keeps `.psqlrc` out.
+//!
+//! The cluster and the generated files live in `/dev/shm` (tmpfs) when it
+//! exists (`--tmpdir` to choose). On a disk file system the numbers
+//! depended on what else had just deleted files: on ext4, creating files
+//! within a minute or so of thousands being deleted (by the previous
+//! benchmark's cleanup, another cluster, a `cargo clean`) made whole runs
+//! two to three times slower, in the server's kernel time. The comparison
+//! is about the client side, so the file system is taken out of it.
 //!
 //! The time of a run is the wall clock of the whole process (or, for the
 //! loop, of the shell running all the `psql` processes): process start,
@@ -115,6 +124,11 @@ pub struct Args {
     /// else `psql` on PATH]
     #[arg(long, value_name = "PATH")]
     pub psql: Option<PathBuf>,
+
+    /// Where the throwaway cluster and the generated files go [default:
+    /// /dev/shm if it exists, else the system temporary directory]
+    #[arg(long, value_name = "DIR")]
+    pub tmpdir: Option<PathBuf>,
 
     /// Print the results as JSON instead of a table
     #[arg(long)]

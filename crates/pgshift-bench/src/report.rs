@@ -111,8 +111,9 @@ pub fn text(results: &Results) -> String {
     );
     let _ = writeln!(
         out,
-        "server PostgreSQL {} (throwaway cluster, fsync off, unix socket)",
-        results.server_version
+        "server PostgreSQL {} (throwaway cluster in {}, fsync off, unix socket)",
+        results.server_version,
+        results.tmpdir.display()
     );
     let _ = writeln!(
         out,
@@ -252,6 +253,7 @@ pub fn json(results: &Results) -> Value {
         "warmup": results.warmup,
         "server_version": results.server_version,
         "psql": results.psql_path,
+        "tmpdir": results.tmpdir,
         "psql_version": results.psql_version,
         "pgshift": results.pgshift_path,
         "pgshift_version": results.pgshift_version,
