@@ -1,7 +1,7 @@
 //! The audit trail: an append-only record of everything pgshift did.
 //!
-//! Every apply, rollback and failed attempt (and, as they are added,
-//! baseline, repair, accept and restore) adds a row to
+//! Every apply, rollback, failed attempt, baseline, backup, restore,
+//! repair and accept adds a row to
 //! `<table>_audit` next to the tracking table: who (the database's
 //! `session_user` and `current_user`, the OS user and host), with which
 //! pgshift version, when, for how long, and how it ended. A successful
@@ -11,6 +11,12 @@
 //! statement-level trigger refuses `UPDATE`, `DELETE` and `TRUNCATE`.
 //!
 //! Persisted format: the DDL below; new columns may be added, none removed.
+//! Added since the first release: `detail` (free text: a backup's file, an
+//! accept's old and new checksum and reason, a repair's reason) and
+//! `statements_checksum` (see [`crate::checksum::Checksum::of_statements`],
+//! recorded with every apply so `pgshift accept` can later tell a comment
+//! fix from a changed statement). [`TrackingTable::ensure`] adds them to an
+//! older table.
 
 use crate::history::{quote_ident, quote_literal, HistoryError, TrackingTable};
 use chrono::{DateTime, Utc};
@@ -37,6 +43,14 @@ pub enum AuditAction {
     Rollback,
     /// Marked as applied without running (`pgshift baseline`).
     Baseline,
+    /// A `pg_dump` backup of the database (`--backup`, `pgshift backup`).
+    Backup,
+    /// The database restored from a backup (`pgshift restore`).
+    Restore,
+    /// A failed no-transaction migration resolved by hand (`pgshift repair`).
+    Repair,
+    /// The changed file of an applied migration accepted (`pgshift accept`).
+    Accept,
 }
 
 impl AuditAction {
@@ -45,6 +59,10 @@ impl AuditAction {
             AuditAction::Apply => "apply",
             AuditAction::Rollback => "rollback",
             AuditAction::Baseline => "baseline",
+            AuditAction::Backup => "backup",
+            AuditAction::Restore => "restore",
+            AuditAction::Repair => "repair",
+            AuditAction::Accept => "accept",
         }
     }
 }
@@ -66,9 +84,34 @@ pub struct AuditEntry<'a> {
     pub started_at: DateTime<Utc>,
     /// How long it took.
     pub duration_ms: Option<i32>,
+    /// Free text: a backup's file, an accept's checksums and reason, …
+    pub detail: Option<String>,
+    /// The statements checksum of the migration's file, for applies.
+    pub statements_checksum: Option<crate::checksum::Checksum>,
 }
 
 impl<'a> AuditEntry<'a> {
+    /// An entry about the database as a whole (backup, restore), not one
+    /// migration's file; `version` is the database's current version.
+    pub fn database(
+        action: AuditAction,
+        version: Option<&'a str>,
+        started_at: DateTime<Utc>,
+        detail: String,
+    ) -> Self {
+        AuditEntry {
+            action,
+            version: version.unwrap_or(""),
+            checksum: None,
+            ok: true,
+            error: None,
+            started_at,
+            duration_ms: i32::try_from((Utc::now() - started_at).num_milliseconds()).ok(),
+            detail: Some(detail),
+            statements_checksum: None,
+        }
+    }
+
     /// A successful action on `migration` that started at `started_at`.
     pub fn succeeded(
         action: AuditAction,
@@ -84,6 +127,9 @@ impl<'a> AuditEntry<'a> {
             error: None,
             started_at,
             duration_ms,
+            detail: None,
+            statements_checksum: matches!(action, AuditAction::Apply | AuditAction::Baseline)
+                .then(|| crate::checksum::Checksum::of_statements(migration.script.texts())),
         }
     }
 }
@@ -117,6 +163,10 @@ pub struct AuditRecord {
     pub started_at: DateTime<Utc>,
     /// How long it took.
     pub duration_ms: Option<i32>,
+    /// Free text (a backup's file, an accept's checksums and reason, …).
+    pub detail: Option<String>,
+    /// The statements checksum recorded with an apply.
+    pub statements_checksum: Option<String>,
 }
 
 impl TrackingTable {
@@ -144,7 +194,9 @@ impl TrackingTable {
                 host VARCHAR(255),\n    \
                 tool_version VARCHAR(40),\n    \
                 started_at TIMESTAMP WITH TIME ZONE NOT NULL,\n    \
-                duration_ms INTEGER\n\
+                duration_ms INTEGER,\n    \
+                detail TEXT,\n    \
+                statements_checksum VARCHAR(64)\n\
             );\n\
             CREATE OR REPLACE FUNCTION {guard}() RETURNS trigger LANGUAGE plpgsql AS $pgshift$\n\
             BEGIN\n    \
@@ -164,12 +216,22 @@ impl TrackingTable {
         )
     }
 
+    /// Adds the columns introduced after the first release to an older
+    /// audit table.
+    pub(crate) fn upgrade_audit_sql(&self) -> String {
+        format!(
+            "ALTER TABLE {} ADD COLUMN IF NOT EXISTS detail TEXT, \
+             ADD COLUMN IF NOT EXISTS statements_checksum VARCHAR(64);",
+            self.audit_qualified()
+        )
+    }
+
     /// The insert for one audit row; parameters in the order of
     /// [`AuditEntry`], then the context.
     pub fn audit_insert_sql(&self) -> String {
         format!(
-            "INSERT INTO {} (action, version, checksum, outcome, error, started_at, duration_ms, os_user, host, tool_version) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            "INSERT INTO {} (action, version, checksum, outcome, error, started_at, duration_ms, os_user, host, tool_version, detail, statements_checksum) \
+             VALUES ($1, NULLIF($2, ''), $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
             self.audit_qualified()
         )
     }
@@ -196,7 +258,9 @@ impl TrackingTable {
                 &format!(
                     "SELECT id, action::text, version::text, checksum::text, outcome::text, error, \
                      session_user_name::text, current_user_name::text, os_user::text, host::text, \
-                     tool_version::text, started_at, duration_ms FROM {} ORDER BY id DESC LIMIT $1",
+                     tool_version::text, started_at, duration_ms, \
+                     to_jsonb(a) ->> 'detail', to_jsonb(a) ->> 'statements_checksum' \
+                     FROM {} AS a ORDER BY id DESC LIMIT $1",
                     self.audit_qualified()
                 ),
                 &[&limit],
@@ -218,6 +282,8 @@ impl TrackingTable {
                 tool_version: r.get(10),
                 started_at: r.get(11),
                 duration_ms: r.get(12),
+                detail: r.get(13),
+                statements_checksum: r.get(14),
             })
             .collect())
     }
@@ -245,6 +311,8 @@ pub fn write<T: ?Sized + postgres::ToStatement>(
                 &context.os_user,
                 &context.host,
                 &context.tool_version,
+                &entry.detail,
+                &entry.statements_checksum.as_ref().map(|c| c.as_str()),
             ],
         )
         .map(drop)

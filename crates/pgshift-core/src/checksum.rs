@@ -36,6 +36,36 @@ impl Checksum {
             }
             hasher.update(rest.as_bytes());
         }
+        Checksum::finish(hasher)
+    }
+
+    /// Checksum of what a migration *says*, ignoring how it is laid out:
+    /// SHA-256 over the text of every token that is not whitespace or a
+    /// comment (as psql's lexer splits them), each followed by a NUL, with
+    /// a 0x01 byte between files. Two versions of a file that differ only
+    /// in comments and whitespace have the same statements checksum.
+    ///
+    /// Persisted format: recorded in the audit trail's
+    /// `statements_checksum` column at apply time, and compared by
+    /// `pgshift accept`. CRLF inside a token counts as LF, as for
+    /// [`Checksum::of_parts`].
+    pub fn of_statements<'a>(texts: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut hasher = Sha256::new();
+        for text in texts {
+            for token in pgshift_lexer::tokenize(text) {
+                if token.is_trivia() {
+                    continue;
+                }
+                let token_text = token.text(text);
+                hasher.update(token_text.replace("\r\n", "\n").as_bytes());
+                hasher.update(b"\0");
+            }
+            hasher.update(b"\x01");
+        }
+        Checksum::finish(hasher)
+    }
+
+    fn finish(hasher: Sha256) -> Self {
         let digest = hasher.finalize();
         let mut hex = String::with_capacity(64);
         for byte in digest {
@@ -70,6 +100,34 @@ impl fmt::Display for Checksum {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn statements_checksum_ignores_comments_and_layout_only() {
+        let a = Checksum::of_statements(["-- users\nCREATE TABLE t (id int);\n"]);
+        let b = Checksum::of_statements([
+            "/* fixed typo */ CREATE TABLE t (\r\n  id int\r\n) ; -- x\n",
+        ]);
+        let c = Checksum::of_statements(["CREATE TABLE t (id bigint);\n"]);
+        let d = Checksum::of_statements(["CREATE TABLE t (id int); SELECT '--not a comment';"]);
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert_ne!(a, d);
+        assert_ne!(
+            Checksum::of_statements(["SELECT 'a  b';"]),
+            Checksum::of_statements(["SELECT 'a b';"]),
+            "whitespace inside a string literal is data"
+        );
+    }
+
+    /// Golden: the statements checksum is persisted in the audit trail.
+    #[test]
+    fn golden_statements_checksum() {
+        assert_eq!(
+            Checksum::of_statements(["CREATE TABLE IF NOT EXISTS t (id int);\n"]).as_str(),
+            // sha256 of each token + NUL, then 0x01, computed independently.
+            "e26ef43297eea82dff667824238613b10dc388a67a95e4f49ea02badf3cbd7a3"
+        );
+    }
 
     /// Golden value: this is what existing databases store. Never change it.
     #[test]

@@ -330,6 +330,8 @@ impl<'c> Executor<'c> {
             error: Some(&message),
             started_at,
             duration_ms: i32::try_from((Utc::now() - started_at).num_milliseconds()).ok(),
+            detail: None,
+            statements_checksum: None,
         };
         let _ = audit::write(
             self.client,

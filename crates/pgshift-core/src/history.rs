@@ -140,11 +140,14 @@ impl TrackingTable {
     pub fn ensure(&self, client: &mut impl GenericClient) -> Result<(), HistoryError> {
         let row = client
             .query_one(
-                "SELECT to_regclass($1) IS NOT NULL, to_regclass($2) IS NOT NULL",
+                "SELECT to_regclass($1) IS NOT NULL, to_regclass($2) IS NOT NULL, \
+                 EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass($2) \
+                 AND attname = 'statements_checksum' AND NOT attisdropped)",
                 &[&self.qualified(), &self.audit_qualified()],
             )
             .map_err(HistoryError::Db)?;
         let (has_table, has_audit): (bool, bool) = (row.get(0), row.get(1));
+        let audit_current: bool = row.get(2);
         let mut sql = String::new();
         if !has_table || !has_audit {
             sql.push_str(&self.create_schema_sql().unwrap_or_default());
@@ -154,6 +157,8 @@ impl TrackingTable {
         }
         if !has_audit {
             sql.push_str(&self.create_audit_sql());
+        } else if !audit_current {
+            sql.push_str(&self.upgrade_audit_sql());
         }
         if sql.is_empty() {
             return Ok(());

@@ -33,7 +33,7 @@ pub fn log(settings: &Settings, args: &LogArgs, out: &mut Output) -> Result<Exit
         "Database user",
         "OS user@host",
         "pgshift",
-        "Error",
+        "Error / detail",
     ]);
     for r in &records {
         let outcome = if r.outcome == "ok" {
@@ -60,7 +60,11 @@ pub fn log(settings: &Settings, args: &LogArgs, out: &mut Output) -> Result<Exit
                 r.host.as_deref().unwrap_or("?")
             ),
             r.tool_version.clone().unwrap_or_default(),
-            r.error.clone().unwrap_or_default(),
+            [r.error.as_deref(), r.detail.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join("; "),
         ]);
     }
     out.line(table.to_string());
