@@ -93,7 +93,8 @@ pub enum Command {
   pgshift up                     apply everything pending
   pgshift up --to 003            apply up to and including 003
   pgshift up --dry-run > plan.sql   print the SQL (psql-runnable), change nothing
-  pgshift up --resume            continue a failed no-transaction migration")]
+  pgshift up --resume            continue a failed no-transaction migration
+  pgshift up --backup            pg_dump into backups/ first; nothing runs if that fails")]
     Up(UpArgs),
 
     /// Show every migration: applied, pending, modified, missing, failed
@@ -113,13 +114,15 @@ pub enum Command {
   pgshift rollback               roll back the newest migration (asks to confirm)
   pgshift rollback --steps 2 --yes
   pgshift rollback --to 001      roll back everything after 001
-  pgshift rollback --dry-run")]
+  pgshift rollback --dry-run
+  pgshift rollback --backup=/var/backups/users --yes")]
     Rollback(RollbackArgs),
 
     /// Roll back the newest migration and apply it again (test its rollback)
     #[command(after_help = "Examples:
   pgshift redo                   asks before running the rollback
-  pgshift redo --yes")]
+  pgshift redo --yes
+  pgshift redo --backup --yes")]
     Redo(RedoArgs),
 
     /// Mark migrations up to VERSION as applied without running them (adopt an existing database)
@@ -187,6 +190,28 @@ Exit 7 when an error-level finding remains.")]
   pgshift dev stop"
     )]
     Dev(DevCommand),
+
+    /// Back up the database with pg_dump (custom format)
+    #[command(after_help = "Examples:
+  pgshift backup                       backups/<db>-<UTC time>-v<version>.dump
+  pgshift backup --backup-dir /var/backups/users --json
+
+pg_dump is found via PGSHIFT_PG_DUMP, then PATH, then the PostgreSQL installation; it must be
+at least the server's major version. The password is passed in the environment, never on the
+command line. Exit 9 when the backup fails.")]
+    Backup(BackupArgs),
+
+    /// Restore a backup into the configured database (after confirmation) or into a new one
+    #[command(after_help = "Examples:
+  pgshift restore backups/users_api-20261127T190102Z-v003.dump --into users_api_copy
+  pgshift restore backups/users_api-20261127T190102Z-v003.dump          asks, then replaces
+  pgshift restore backups/users_api-20261127T190102Z-v003.dump --yes
+
+Into the configured database: every object in the backup is dropped and recreated with the
+backup's data, in one transaction (all or nothing); tables created after the backup stay.
+--into creates the database and drops it again if the restore fails. Exit 6 when not
+confirmed, 9 when pg_restore fails.")]
+    Restore(RestoreArgs),
 }
 
 #[derive(Debug, Args)]
@@ -215,6 +240,8 @@ pub struct UpArgs {
     /// Apply even when pending migrations have lint errors
     #[arg(long)]
     pub no_lint: bool,
+    #[command(flatten)]
+    pub safety: SafetyArgs,
 }
 
 #[derive(Debug, Args)]
@@ -231,6 +258,8 @@ pub struct RollbackArgs {
     /// Do not ask for confirmation
     #[arg(long, short)]
     pub yes: bool,
+    #[command(flatten)]
+    pub safety: SafetyArgs,
 }
 
 #[derive(Debug, Args)]
@@ -238,6 +267,8 @@ pub struct RedoArgs {
     /// Do not ask for confirmation
     #[arg(long, short)]
     pub yes: bool,
+    #[command(flatten)]
+    pub safety: SafetyArgs,
 }
 
 #[derive(Debug, Args)]
@@ -352,4 +383,33 @@ pub struct DiffArgs {
     /// Include the tracking tables in the comparison
     #[arg(long)]
     pub include_tracking: bool,
+}
+
+/// `--backup`, shared by `up`, `rollback` and `redo`.
+#[derive(Debug, Args)]
+pub struct SafetyArgs {
+    /// Back up with pg_dump first, into DIR [default: backups/]; if that fails nothing runs
+    #[arg(long, value_name = "DIR", num_args = 0..=1, require_equals = true)]
+    pub backup: Option<Option<PathBuf>>,
+}
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// Folder for the backup file [default: backups/, or backup_dir in pgshift.toml]
+    /// (`--dir` is the migration folder)
+    #[arg(long, value_name = "DIR")]
+    pub backup_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The backup file (pg_dump custom format)
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Restore into this new database instead of the configured one
+    #[arg(long, value_name = "NEW_DB")]
+    pub into: Option<String>,
+    /// Do not ask for confirmation
+    #[arg(long, short)]
+    pub yes: bool,
 }

@@ -28,6 +28,10 @@ pub struct Settings {
     pub config: ConfigFile,
     /// Process environment plus `.env`.
     pub env: Environment,
+    /// Default folder for backups.
+    pub backup_dir: PathBuf,
+    /// pg_dump / pg_restore paths (`PGSHIFT_PG_DUMP`, `PGSHIFT_PG_RESTORE`).
+    pub tools: pgshift_core::backup::ToolPaths,
 }
 
 impl Settings {
@@ -127,7 +131,24 @@ impl Settings {
             .or(config.max_retries)
             .unwrap_or(defaults.exec.max_retries);
 
+        let backup_dir = var("PGSHIFT_BACKUP_DIR")
+            .map(PathBuf::from)
+            .or_else(|| config.resolve_path(config.backup_dir.as_deref()))
+            .unwrap_or_else(|| {
+                if config_path.is_some() {
+                    project_dir.join("backups")
+                } else {
+                    PathBuf::from("backups")
+                }
+            });
+        let tools = pgshift_core::backup::ToolPaths {
+            pg_dump: var("PGSHIFT_PG_DUMP").map(PathBuf::from),
+            pg_restore: var("PGSHIFT_PG_RESTORE").map(PathBuf::from),
+        };
+
         Ok(Settings {
+            backup_dir,
+            tools,
             dir,
             project_dir,
             table,

@@ -9,6 +9,7 @@
 //! lock_timeout = "5s"              # "0" disables
 //! statement_timeout = "0"
 //! max_retries = 3
+//! backup_dir = "backups"           # for --backup and `pgshift backup`
 //!
 //! [lint]                          # see `pgshift lint --help`
 //! disable = ["missing-description"]
@@ -45,6 +46,8 @@ pub struct ConfigFile {
     pub max_retries: Option<u32>,
     /// `[lint]`: which lint rules run.
     pub lint: Option<LintConfig>,
+    /// Backups folder, relative to the file [default: `backups`].
+    pub backup_dir: Option<PathBuf>,
     /// Where the file was read from (not a key).
     #[serde(skip)]
     pub path: Option<PathBuf>,
@@ -96,6 +99,19 @@ impl ConfigFile {
             .and_then(Path::parent)
             .unwrap_or(Path::new(""));
         Some(base.join(dir))
+    }
+}
+
+impl ConfigFile {
+    /// A path setting of the file, resolved against the file's folder.
+    pub fn resolve_path(&self, path: Option<&Path>) -> Option<PathBuf> {
+        let path = path?;
+        let base = self
+            .path
+            .as_deref()
+            .and_then(Path::parent)
+            .unwrap_or(Path::new(""));
+        Some(base.join(path))
     }
 }
 

@@ -29,6 +29,9 @@ pub enum Error {
     /// A migration failed.
     #[error(transparent)]
     Exec(#[from] Box<ExecFailure>),
+    /// A backup or restore failed.
+    #[error(transparent)]
+    Backup(#[from] crate::backup::BackupError),
     /// Setting up the session failed (e.g. a bad `lock_timeout`).
     #[error("cannot set up the session: {}", db_message(.0))]
     Session(#[source] postgres::Error),

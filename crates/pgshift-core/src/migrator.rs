@@ -57,6 +57,11 @@ pub enum Progress<'a> {
     },
     /// An executor event.
     Exec(Event<'a>),
+    /// A backup was written (`--backup`), before anything else ran.
+    BackedUp {
+        /// The file.
+        backup: &'a crate::backup::Backup,
+    },
 }
 
 /// A migration folder bound to a database.
@@ -66,6 +71,7 @@ pub struct Migrator {
     table: TrackingTable,
     connection: ConnectionSettings,
     options: RunOptions,
+    backup: Option<crate::backup::BackupOptions>,
 }
 
 /// What `up` did.
@@ -90,7 +96,20 @@ impl Migrator {
             table,
             connection,
             options,
+            backup: None,
         }
+    }
+
+    /// Makes `up`, `rollback` and `redo` write a backup with pg_dump under
+    /// the lock before they change anything; if it fails, nothing runs.
+    pub fn with_backup(mut self, backup: Option<crate::backup::BackupOptions>) -> Self {
+        self.backup = backup;
+        self
+    }
+
+    /// The run options.
+    pub fn options(&self) -> &RunOptions {
+        &self.options
     }
 
     /// The migration set.
@@ -160,6 +179,9 @@ impl Migrator {
         let history = self.table.read(&mut client)?;
         let plan = Plan::new(&self.set, &history);
         let steps = plan.up_steps(&self.set, up)?;
+        if !steps.is_empty() {
+            self.backup_first(&mut client, observer)?;
+        }
         let report = self.executor_run(&mut client, notices, observer, |exec, set, obs| {
             exec.apply(set, &steps, obs)
         })?;
@@ -195,6 +217,9 @@ impl Migrator {
                 return Err(crate::plan::PlanError::Changed.into());
             }
         }
+        if !steps.is_empty() {
+            self.backup_first(&mut client, observer)?;
+        }
         let report = self.executor_run(&mut client, notices, observer, |exec, set, obs| {
             exec.rollback(set, &steps, obs)
         })?;
@@ -220,6 +245,7 @@ impl Migrator {
         if expected.is_some_and(|v| *v != self.set.migrations()[index].version) {
             return Err(crate::plan::PlanError::Changed.into());
         }
+        self.backup_first(&mut client, observer)?;
         let mut report =
             self.executor_run(&mut client, notices.clone(), observer, |exec, set, obs| {
                 exec.rollback(set, &[index], obs)
@@ -297,9 +323,23 @@ impl Migrator {
         Ok(marked.into_iter().map(|m| m.version.clone()).collect())
     }
 
+    /// With [`Migrator::with_backup`], writes the backup (under the lock
+    /// the caller holds) and reports it.
+    fn backup_first(
+        &self,
+        client: &mut Client,
+        observer: &mut dyn FnMut(Progress<'_>),
+    ) -> Result<(), Error> {
+        if let Some(options) = &self.backup {
+            let backup = self.backup_on(client, options)?;
+            observer(Progress::BackedUp { backup: &backup });
+        }
+        Ok(())
+    }
+
     /// Takes the lock on a session of its own, then opens the work session
     /// with the run's settings and a notice queue.
-    fn lock_and_connect(
+    pub(crate) fn lock_and_connect(
         &self,
         observer: &mut dyn FnMut(Progress<'_>),
     ) -> Result<(MigrationLock, Client, NoticeQueue), Error> {

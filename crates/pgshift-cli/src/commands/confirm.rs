@@ -104,7 +104,7 @@ pub fn confirm(
 }
 
 /// `1204` → `1,204`.
-fn group_thousands(n: i64) -> String {
+pub fn group_thousands(n: i64) -> String {
     let digits = n.unsigned_abs().to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {

@@ -2,6 +2,7 @@
 //! calls, render the result. Logic that loops over migrations belongs in
 //! `pgshift-core`, not here.
 
+mod backup;
 mod confirm;
 mod dev;
 mod diff;
@@ -43,6 +44,8 @@ pub fn run(cli: Cli, out: &mut Output) -> ExitStatus {
             Command::Dev(command) => dev::run(&settings, &command, out),
             Command::Dump(args) => dump::run(&settings, &args, out),
             Command::Diff(args) => diff::run(&settings, &args, out),
+            Command::Backup(args) => backup::backup(&settings, &args, out),
+            Command::Restore(args) => backup::restore(&settings, &args, out),
         });
     match result {
         Ok(status) => status,
@@ -209,6 +212,7 @@ fn show_progress(out: &mut Output, progress: Progress<'_>) {
             }
             _ => {}
         },
+        Progress::BackedUp { backup } => out.progress(backup::describe(backup)),
         _ => {}
     }
 }

@@ -8,6 +8,7 @@ use crate::output::{Output, Style};
 use crate::render::failure::Failure;
 use crate::settings::Settings;
 use pgshift_core::migration::Version;
+use pgshift_core::migrator::Progress;
 use pgshift_core::plan::RollbackTarget;
 use pgshift_core::preview;
 
@@ -20,7 +21,8 @@ pub fn run(
         Some(version) => RollbackTarget::To(version.clone()),
         None => RollbackTarget::Steps(args.steps.unwrap_or(1)),
     };
-    let migrator = migrator(settings, out)?;
+    let migrator =
+        migrator(settings, out)?.with_backup(super::backup::options(settings, &args.safety));
     let (plan, _) = migrator.plan().map_err(Failure::from)?;
     let steps = plan
         .rollback_steps(migrator.set(), &target)
@@ -60,11 +62,21 @@ pub fn run(
         out.diagnostic("Rollback cancelled; nothing was changed.\n");
         return Ok(ExitStatus::Declined);
     }
+    let mut backup = None;
     let report = migrator
-        .rollback(&target, Some(&versions), &mut |p| show_progress(out, p))
+        .rollback(&target, Some(&versions), &mut |p| {
+            if let Progress::BackedUp { backup: written } = &p {
+                backup = Some(written.path.clone());
+            }
+            show_progress(out, p)
+        })
         .map_err(Failure::from)?;
     if out.json {
-        out.json_value(&serde_json::json!({ "ok": true, "rolled_back": report.done }));
+        out.json_value(&serde_json::json!({
+            "ok": true,
+            "rolled_back": report.done,
+            "backup": backup,
+        }));
     } else {
         out.line(format!(
             "{} {} migration(s): {}",
@@ -82,7 +94,8 @@ pub fn run(
 
 /// `pgshift redo`: the newest migration, rolled back and applied again.
 pub fn redo(settings: &Settings, args: &RedoArgs, out: &mut Output) -> Result<ExitStatus, Failure> {
-    let migrator = migrator(settings, out)?;
+    let migrator =
+        migrator(settings, out)?.with_backup(super::backup::options(settings, &args.safety));
     let (plan, _) = migrator.plan().map_err(Failure::from)?;
     let set = migrator.set();
     let steps = plan
@@ -106,11 +119,21 @@ pub fn redo(settings: &Settings, args: &RedoArgs, out: &mut Output) -> Result<Ex
         out.diagnostic("Redo cancelled; nothing was changed.\n");
         return Ok(ExitStatus::Declined);
     }
+    let mut backup = None;
     let report = migrator
-        .redo(Some(&migration.version), &mut |p| show_progress(out, p))
+        .redo(Some(&migration.version), &mut |p| {
+            if let Progress::BackedUp { backup: written } = &p {
+                backup = Some(written.path.clone());
+            }
+            show_progress(out, p)
+        })
         .map_err(Failure::from)?;
     if out.json {
-        out.json_value(&serde_json::json!({ "ok": true, "done": report.done }));
+        out.json_value(&serde_json::json!({
+            "ok": true,
+            "done": report.done,
+            "backup": backup,
+        }));
     } else {
         out.line(format!(
             "{} {}: rolled back and applied again",

@@ -8,6 +8,7 @@ use crate::output::{Output, Style};
 use crate::render::failure::Failure;
 use crate::render::problem::Problem;
 use pgshift_core::lint;
+use pgshift_core::migrator::Progress;
 use pgshift_core::plan::UpOptions;
 use pgshift_core::preview;
 
@@ -23,7 +24,8 @@ pub fn run(
         allow_out_of_order: args.allow_out_of_order,
         resume: args.resume,
     };
-    let migrator = migrator(settings, out)?;
+    let migrator =
+        migrator(settings, out)?.with_backup(super::backup::options(settings, &args.safety));
 
     if args.dry_run {
         let (_plan, steps) = migrator.up_preview(&options).map_err(Failure::from)?;
@@ -82,8 +84,14 @@ pub fn run(
         return Ok(ExitStatus::Declined);
     }
 
+    let mut backup = None;
     let outcome = migrator
-        .up(&options, &mut |progress| show_progress(out, progress))
+        .up(&options, &mut |progress| {
+            if let Progress::BackedUp { backup: written } = &progress {
+                backup = Some(written.path.clone());
+            }
+            show_progress(out, progress)
+        })
         .map_err(Failure::from)?;
     let done = &outcome.report.done;
     let current = outcome
@@ -100,6 +108,7 @@ pub fn run(
             "database": migrator.connection().redacted(),
             "applied": done,
             "current_version": current,
+            "backup": backup,
         }));
     } else if done.is_empty() {
         out.line(format!(

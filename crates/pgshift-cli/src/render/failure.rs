@@ -68,6 +68,10 @@ impl From<Error> for Failure {
                 Problem::error(Error::Session(e).to_string())
                     .with_help("check --lock-timeout and --statement-timeout"),
             ),
+            Error::Backup(e) => Failure::new(
+                ExitStatus::BackupFailed,
+                Problem::error(e.to_string()).with_code("backup"),
+            ),
             other => Failure::new(ExitStatus::Internal, Problem::error(other.to_string())),
         }
     }

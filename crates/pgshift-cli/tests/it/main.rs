@@ -2,6 +2,7 @@
 //! throwaway PostgreSQL (one cluster per test process, a database per test).
 
 mod audit;
+mod backup;
 mod common;
 mod connection;
 mod dump;

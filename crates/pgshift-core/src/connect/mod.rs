@@ -95,6 +95,7 @@
 
 mod conninfo;
 mod env;
+mod libpq;
 mod pgpass;
 mod redact;
 mod tls;
@@ -110,6 +111,7 @@ use tokio_postgres::config::{Host, SslMode as PgSslMode};
 use tokio_postgres::error::{DbError, ErrorPosition, SqlState};
 
 pub use env::{EnvSource, Environment};
+pub use libpq::LIBPQ_VARS;
 pub use redact::{redact_url, REDACTED};
 
 /// The connect timeout used when neither `connect_timeout` nor

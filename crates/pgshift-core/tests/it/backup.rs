@@ -1,0 +1,77 @@
+//! Backups and the restore preview, through the library.
+
+use pgshift_core::backup::{BackupOptions, ToolPaths};
+use pgshift_core::connect::{ConnectionSettings, Environment, Origin};
+use pgshift_core::history::TrackingTable;
+use pgshift_core::migration::MigrationSet;
+use pgshift_core::migrator::{Migrator, RunOptions};
+use pgshift_core::plan::UpOptions;
+use pgshift_test_support::{test_db_or_skip, TestDb};
+use std::path::Path;
+
+fn migrator(db: &TestDb, dir: &Path) -> Migrator {
+    let set = MigrationSet::load(dir).expect("load migrations");
+    let connection = ConnectionSettings::from_url(db.url(), Origin::Flag, &Environment::default())
+        .expect("settings");
+    Migrator::new(
+        set,
+        TrackingTable::default(),
+        connection,
+        RunOptions::default(),
+    )
+}
+
+#[test]
+fn the_restore_preview_counts_rows_and_marks_tables_the_backup_lacks() {
+    let Some(db) = test_db_or_skip!() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("001_users.sql"),
+        "CREATE TABLE IF NOT EXISTS users (id int PRIMARY KEY);\n",
+    )
+    .unwrap();
+    let migrator = migrator(&db, dir.path());
+    migrator.up(&UpOptions::default(), &mut |_| {}).unwrap();
+    db.client()
+        .batch_execute("INSERT INTO users VALUES (1), (2), (3)")
+        .unwrap();
+    let backups = tempfile::tempdir().unwrap();
+    let backup = migrator
+        .backup(&BackupOptions {
+            dir: backups.path().join("nested"),
+            tools: ToolPaths::default(),
+        })
+        .unwrap();
+    assert_eq!(backup.version.as_deref(), Some("001"));
+    assert!(backup.bytes > 0);
+    assert!(backup.path.starts_with(backups.path().join("nested")));
+
+    db.client()
+        .batch_execute("CREATE TABLE later (id int); INSERT INTO later VALUES (1); INSERT INTO users VALUES (4)")
+        .unwrap();
+    let preview = migrator
+        .restore_preview(&backup.path, &ToolPaths::default())
+        .unwrap();
+    assert_eq!(preview.archive.database.as_deref(), Some(db.name()));
+    assert!(preview
+        .archive
+        .tables
+        .contains(&("public".to_string(), "users".to_string())));
+    let find = |name: &str| {
+        preview
+            .tables
+            .iter()
+            .find(|(t, _, _)| t == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("{name} in {:?}", preview.tables))
+    };
+    assert_eq!(find("public.users"), ("public.users".into(), Some(4), true));
+    assert_eq!(
+        find("public.later"),
+        ("public.later".into(), Some(1), false)
+    );
+    assert!(
+        find("public.schema_migrations_audit").2,
+        "the audit trail is in the backup"
+    );
+}
