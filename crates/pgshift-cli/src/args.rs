@@ -212,6 +212,15 @@ backup's data, in one transaction (all or nothing); tables created after the bac
 --into creates the database and drops it again if the restore fails. Exit 6 when not
 confirmed, 9 when pg_restore fails.")]
     Restore(RestoreArgs),
+
+    /// Run the health checks (migration_scripts/checks/*.sql) now
+    #[command(after_help = "Examples:
+  pgshift check
+  pgshift check --json
+
+A check is a .sql file: it fails when a statement returns rows or raises an error (a DO
+block that RAISEs). Checks run read-only and are rolled back. Exit 8 when one fails.")]
+    Check,
 }
 
 #[derive(Debug, Args)]
@@ -385,12 +394,15 @@ pub struct DiffArgs {
     pub include_tracking: bool,
 }
 
-/// `--backup`, shared by `up`, `rollback` and `redo`.
+/// `--backup` and `--no-checks`, shared by `up`, `rollback` and `redo`.
 #[derive(Debug, Args)]
 pub struct SafetyArgs {
     /// Back up with pg_dump first, into DIR [default: backups/]; if that fails nothing runs
     #[arg(long, value_name = "DIR", num_args = 0..=1, require_equals = true)]
     pub backup: Option<Option<PathBuf>>,
+    /// Do not run the health checks afterwards
+    #[arg(long)]
+    pub no_checks: bool,
 }
 
 #[derive(Debug, Args)]

@@ -22,6 +22,9 @@ pub enum ExitStatus {
     /// Findings: `pgshift lint` found an error-level problem, or `pgshift
     /// diff` found differences (schema drift).
     Findings = 7,
+    /// A health check failed (after `up`, `rollback`, `redo`, or in
+    /// `pgshift check`).
+    HealthCheckFailed = 8,
     /// A backup or restore failed (pg_dump or pg_restore missing, too
     /// old, or failing); with `--backup`, nothing else ran.
     BackupFailed = 9,

@@ -28,6 +28,8 @@ pub struct Settings {
     pub config: ConfigFile,
     /// Process environment plus `.env`.
     pub env: Environment,
+    /// Health checks folder.
+    pub checks_dir: PathBuf,
     /// Default folder for backups.
     pub backup_dir: PathBuf,
     /// pg_dump / pg_restore paths (`PGSHIFT_PG_DUMP`, `PGSHIFT_PG_RESTORE`).
@@ -131,6 +133,10 @@ impl Settings {
             .or(config.max_retries)
             .unwrap_or(defaults.exec.max_retries);
 
+        let checks_dir = var("PGSHIFT_CHECKS_DIR")
+            .map(PathBuf::from)
+            .or_else(|| config.resolve_path(config.checks_dir.as_deref()))
+            .unwrap_or_else(|| dir.join(pgshift_core::check::DEFAULT_DIR));
         let backup_dir = var("PGSHIFT_BACKUP_DIR")
             .map(PathBuf::from)
             .or_else(|| config.resolve_path(config.backup_dir.as_deref()))
@@ -147,6 +153,7 @@ impl Settings {
         };
 
         Ok(Settings {
+            checks_dir,
             backup_dir,
             tools,
             dir,

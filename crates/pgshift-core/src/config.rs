@@ -9,6 +9,7 @@
 //! lock_timeout = "5s"              # "0" disables
 //! statement_timeout = "0"
 //! max_retries = 3
+//! checks_dir = "migration_scripts/checks"   # health checks (default: <dir>/checks)
 //! backup_dir = "backups"           # for --backup and `pgshift backup`
 //!
 //! [lint]                          # see `pgshift lint --help`
@@ -46,6 +47,8 @@ pub struct ConfigFile {
     pub max_retries: Option<u32>,
     /// `[lint]`: which lint rules run.
     pub lint: Option<LintConfig>,
+    /// Health checks folder, relative to the file [default: `<dir>/checks`].
+    pub checks_dir: Option<PathBuf>,
     /// Backups folder, relative to the file [default: `backups`].
     pub backup_dir: Option<PathBuf>,
     /// Where the file was read from (not a key).

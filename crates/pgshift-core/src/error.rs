@@ -32,6 +32,9 @@ pub enum Error {
     /// A backup or restore failed.
     #[error(transparent)]
     Backup(#[from] crate::backup::BackupError),
+    /// Health checks could not be loaded or run.
+    #[error(transparent)]
+    Check(#[from] crate::check::CheckError),
     /// Setting up the session failed (e.g. a bad `lock_timeout`).
     #[error("cannot set up the session: {}", db_message(.0))]
     Session(#[source] postgres::Error),

@@ -9,13 +9,15 @@
 //! - [`migrator`]: the operations, each one call (status, up, rollback).
 //! - [`connect`]: where to connect, and opening sessions.
 //! - [`lint`]: static checks of migration files (`pgshift lint`).
-//! - [`backup`]: pg_dump backups and pg_restore restores.
+//! - [`backup`]: pg_dump backups and pg_restore restores; [`check`]: health
+//!   checks.
 //!
 //! The CLI crate turns these values into text; this crate never prints.
 #![warn(missing_docs)]
 
 pub mod audit;
 pub mod backup;
+pub mod check;
 pub mod checksum;
 pub mod config;
 pub mod connect;

@@ -3,6 +3,7 @@
 //! `pgshift-core`, not here.
 
 mod backup;
+mod check;
 mod confirm;
 mod dev;
 mod diff;
@@ -46,6 +47,7 @@ pub fn run(cli: Cli, out: &mut Output) -> ExitStatus {
             Command::Diff(args) => diff::run(&settings, &args, out),
             Command::Backup(args) => backup::backup(&settings, &args, out),
             Command::Restore(args) => backup::restore(&settings, &args, out),
+            Command::Check => check::run(&settings, out),
         });
     match result {
         Ok(status) => status,

@@ -23,6 +23,7 @@ pub fn run(
     };
     let migrator =
         migrator(settings, out)?.with_backup(super::backup::options(settings, &args.safety));
+    let checks = super::check::load(settings, args.safety.no_checks)?;
     let (plan, _) = migrator.plan().map_err(Failure::from)?;
     let steps = plan
         .rollback_steps(migrator.set(), &target)
@@ -71,11 +72,13 @@ pub fn run(
             show_progress(out, p)
         })
         .map_err(Failure::from)?;
+    let checked = super::check::after_change(&migrator, &checks, "the rollback", &[], out)?;
     if out.json {
         out.json_value(&serde_json::json!({
             "ok": true,
             "rolled_back": report.done,
             "backup": backup,
+            "checks": checked.map(|c| c.results),
         }));
     } else {
         out.line(format!(
@@ -96,6 +99,7 @@ pub fn run(
 pub fn redo(settings: &Settings, args: &RedoArgs, out: &mut Output) -> Result<ExitStatus, Failure> {
     let migrator =
         migrator(settings, out)?.with_backup(super::backup::options(settings, &args.safety));
+    let checks = super::check::load(settings, args.safety.no_checks)?;
     let (plan, _) = migrator.plan().map_err(Failure::from)?;
     let set = migrator.set();
     let steps = plan
@@ -128,11 +132,13 @@ pub fn redo(settings: &Settings, args: &RedoArgs, out: &mut Output) -> Result<Ex
             show_progress(out, p)
         })
         .map_err(Failure::from)?;
+    let checked = super::check::after_change(&migrator, &checks, "the redo", &[], out)?;
     if out.json {
         out.json_value(&serde_json::json!({
             "ok": true,
             "done": report.done,
             "backup": backup,
+            "checks": checked.map(|c| c.results),
         }));
     } else {
         out.line(format!(

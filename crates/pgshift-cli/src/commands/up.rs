@@ -43,6 +43,9 @@ pub fn run(
         return Ok(ExitStatus::Success);
     }
 
+    // A broken check file stops the run before anything changes.
+    let checks = super::check::load(settings, args.safety.no_checks)?;
+
     // Lint what would run, then ask before pending migrations that destroy
     // data; `up` plans again under the lock.
     let (_, pending) = migrator.up_preview(&options).map_err(Failure::from)?;
@@ -94,6 +97,11 @@ pub fn run(
         })
         .map_err(Failure::from)?;
     let done = &outcome.report.done;
+    let checked = if done.is_empty() {
+        None
+    } else {
+        super::check::after_change(&migrator, &checks, "the migration", done, out)?
+    };
     let current = outcome
         .plan
         .entries
@@ -109,6 +117,7 @@ pub fn run(
             "applied": done,
             "current_version": current,
             "backup": backup,
+            "checks": checked.map(|c| c.results),
         }));
     } else if done.is_empty() {
         out.line(format!(

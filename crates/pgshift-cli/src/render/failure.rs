@@ -72,6 +72,10 @@ impl From<Error> for Failure {
                 ExitStatus::BackupFailed,
                 Problem::error(e.to_string()).with_code("backup"),
             ),
+            Error::Check(e) => Failure::new(
+                ExitStatus::Validation,
+                Problem::error(e.to_string()).with_code("health-check"),
+            ),
             other => Failure::new(ExitStatus::Internal, Problem::error(other.to_string())),
         }
     }

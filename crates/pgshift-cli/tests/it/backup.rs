@@ -501,6 +501,7 @@ fn the_project_database_with_seed_data_restores_identically() {
     assert_eq!(schema_only(db.url()), schema);
     assert_eq!(without_audit(row_counts(db.url())), without_audit(counts));
     Run::of(project.cmd(&db).arg("verify")).assert_code(0);
+    Run::of(project.cmd(&db).arg("check")).assert_code(0);
 }
 
 /// Runs `pgshift ARGS` on a pseudo-terminal (util-linux `script`), typing

@@ -3,6 +3,7 @@
 
 mod audit;
 mod backup;
+mod checks;
 mod common;
 mod connection;
 mod dump;
