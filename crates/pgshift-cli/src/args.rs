@@ -221,6 +221,27 @@ confirmed, 9 when pg_restore fails.")]
 A check is a .sql file: it fails when a statement returns rows or raises an error (a DO
 block that RAISEs). Checks run read-only and are rolled back. Exit 8 when one fails.")]
     Check,
+
+    /// Resolve a failed no-transaction migration after cleaning up by hand
+    #[command(after_help = "Examples:
+  pgshift repair 003 --mark rolled-back --reason \"dropped the invalid index\"
+  pgshift repair 003 --mark applied --reason \"created the last index by hand\"
+
+rolled-back: the statements that ran were undone; the next `up` runs the migration again.
+applied: the rest was done by hand; the migration is recorded as applied. Either way the
+audit trail records it.")]
+    Repair(RepairArgs),
+
+    /// Accept the edited file of an applied migration (records the new checksum)
+    #[command(after_help = "Examples:
+  pgshift accept 002 --reason \"fixed a typo in a comment\"
+  pgshift accept 002 --reason \"reformatted after review\" --json
+  pgshift accept 002 --reason \"hotfix already applied by hand\" --force
+
+Without --force only a change of comments and whitespace is accepted: pgshift compares the
+file's statements with those recorded when it was applied. The old and new checksums, the
+reason and who ran it go to the audit trail.")]
+    Accept(AcceptArgs),
 }
 
 #[derive(Debug, Args)]
@@ -424,4 +445,37 @@ pub struct RestoreArgs {
     /// Do not ask for confirmation
     #[arg(long, short)]
     pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RepairArgs {
+    /// The failed migration
+    pub version: String,
+    /// What the database looks like now
+    #[arg(long, value_enum)]
+    pub mark: RepairMarkArg,
+    /// Why, for the audit trail
+    #[arg(long)]
+    pub reason: Option<String>,
+}
+
+/// `repair --mark`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RepairMarkArg {
+    /// The statements that ran were undone; `up` will run it again.
+    RolledBack,
+    /// The remaining statements were done by hand.
+    Applied,
+}
+
+#[derive(Debug, Args)]
+pub struct AcceptArgs {
+    /// The applied migration whose file changed
+    pub version: String,
+    /// Why, for the audit trail
+    #[arg(long)]
+    pub reason: String,
+    /// Accept even a change beyond comments and whitespace
+    #[arg(long)]
+    pub force: bool,
 }

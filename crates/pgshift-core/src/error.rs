@@ -35,6 +35,9 @@ pub enum Error {
     /// Health checks could not be loaded or run.
     #[error(transparent)]
     Check(#[from] crate::check::CheckError),
+    /// `repair` or `accept` refused.
+    #[error(transparent)]
+    Resolve(#[from] crate::resolve::ResolveError),
     /// Setting up the session failed (e.g. a bad `lock_timeout`).
     #[error("cannot set up the session: {}", db_message(.0))]
     Session(#[source] postgres::Error),

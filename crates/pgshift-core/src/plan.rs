@@ -334,7 +334,7 @@ pub fn done_digest(migration: &Migration, n: usize) -> String {
 #[non_exhaustive]
 pub enum PlanError {
     /// Applied migrations whose files changed.
-    #[error("{} applied migration(s) changed on disk: {}; restore the files, or pass --allow-modified if the change is intended", versions.len(), join(versions.iter().map(|v| &v.0)))]
+    #[error("{} applied migration(s) changed on disk: {}; restore the files, or, if the change is intended, record it with `pgshift accept VERSION --reason \"…\"` (or pass --allow-modified)", versions.len(), join(versions.iter().map(|v| &v.0)))]
     Modified {
         /// Version, recorded checksum, current checksum.
         versions: Vec<(Version, Checksum, Checksum)>,
@@ -346,7 +346,7 @@ pub enum PlanError {
         versions: Vec<Version>,
     },
     /// A no-transaction migration failed earlier.
-    #[error("migration {version} failed at statement {statement} of {total}: {error}; fix the cause, then run `pgshift up --resume` to continue at that statement")]
+    #[error("migration {version} failed at statement {statement} of {total}: {error}; fix the cause, then run `pgshift up --resume` to continue at that statement, or clean up by hand and run `pgshift repair {version} --mark rolled-back` (or `--mark applied`)")]
     Failed {
         /// The migration.
         version: Version,

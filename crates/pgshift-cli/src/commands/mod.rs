@@ -11,6 +11,7 @@ mod dump;
 mod lint;
 mod log;
 mod new;
+mod resolve;
 mod rollback;
 mod status;
 mod up;
@@ -48,6 +49,8 @@ pub fn run(cli: Cli, out: &mut Output) -> ExitStatus {
             Command::Backup(args) => backup::backup(&settings, &args, out),
             Command::Restore(args) => backup::restore(&settings, &args, out),
             Command::Check => check::run(&settings, out),
+            Command::Repair(args) => resolve::repair(&settings, &args, out),
+            Command::Accept(args) => resolve::accept(&settings, &args, out),
         });
     match result {
         Ok(status) => status,

@@ -76,6 +76,9 @@ impl From<Error> for Failure {
                 ExitStatus::Validation,
                 Problem::error(e.to_string()).with_code("health-check"),
             ),
+            Error::Resolve(e) => {
+                Failure::new(ExitStatus::Validation, Problem::error(e.to_string()))
+            }
             other => Failure::new(ExitStatus::Internal, Problem::error(other.to_string())),
         }
     }
