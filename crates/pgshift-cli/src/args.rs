@@ -94,7 +94,8 @@ pub enum Command {
   pgshift up --to 003            apply up to and including 003
   pgshift up --dry-run > plan.sql   print the SQL (psql-runnable), change nothing
   pgshift up --resume            continue a failed no-transaction migration
-  pgshift up --backup            pg_dump into backups/ first; nothing runs if that fails")]
+  pgshift up --backup            pg_dump into backups/ first; nothing runs if that fails
+  pgshift up --rehearse          apply on a copy of the database first, with health checks")]
     Up(UpArgs),
 
     /// Show every migration: applied, pending, modified, missing, failed
@@ -270,6 +271,9 @@ pub struct UpArgs {
     /// Apply even when pending migrations have lint errors
     #[arg(long)]
     pub no_lint: bool,
+    /// First apply the pending migrations and health checks on a copy of the database
+    #[arg(long, conflicts_with = "dry_run")]
+    pub rehearse: bool,
     #[command(flatten)]
     pub safety: SafetyArgs,
 }

@@ -22,11 +22,11 @@ pub enum ExitStatus {
     /// Findings: `pgshift lint` found an error-level problem, or `pgshift
     /// diff` found differences (schema drift).
     Findings = 7,
-    /// A health check failed (after `up`, `rollback`, `redo`, or in
-    /// `pgshift check`).
+    /// A health check failed (after `up`, `rollback`, `redo`, on a
+    /// rehearsal copy, or in `pgshift check`).
     HealthCheckFailed = 8,
-    /// A backup or restore failed (pg_dump or pg_restore missing, too
-    /// old, or failing); with `--backup`, nothing else ran.
+    /// A backup, restore or rehearsal copy failed (pg_dump or pg_restore
+    /// missing, too old, or failing); with `--backup`, nothing else ran.
     BackupFailed = 9,
     /// A bug or an unexpected failure (local cluster, file system).
     Internal = 10,

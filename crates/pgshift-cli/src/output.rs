@@ -14,6 +14,8 @@ pub struct Output {
     pub color: bool,
     /// stdin is a terminal (a confirmation can be asked).
     pub interactive: bool,
+    /// Put before every progress line (e.g. while rehearsing on a copy).
+    pub progress_prefix: &'static str,
 }
 
 impl Output {
@@ -34,6 +36,7 @@ impl Output {
             quiet: args.quiet,
             color,
             interactive: std::io::stdin().is_terminal(),
+            progress_prefix: "",
         }
     }
 
@@ -59,7 +62,12 @@ impl Output {
     /// A progress or status line on stderr.
     pub fn progress(&mut self, text: impl AsRef<str>) {
         if !self.quiet && !self.json {
-            let _ = writeln!(std::io::stderr().lock(), "{}", text.as_ref());
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "{}{}",
+                self.progress_prefix,
+                text.as_ref()
+            );
         }
     }
 

@@ -9,8 +9,8 @@
 //!
 //! Checks never change anything: each runs in its own `READ ONLY`
 //! transaction that is rolled back. They run after `up`, `rollback` and
-//! `redo` (unless `--no-checks`), and on demand with `pgshift check`. psql
-//! meta-commands are not allowed in a check.
+//! `redo` (unless `--no-checks`), on the rehearsal copy, and on demand
+//! with `pgshift check`. psql meta-commands are not allowed in a check.
 //!
 //! A check must hold in every state the database can be in, including
 //! before the first migration and after rolling everything back: refer to

@@ -38,6 +38,9 @@ pub enum Error {
     /// `repair` or `accept` refused.
     #[error(transparent)]
     Resolve(#[from] crate::resolve::ResolveError),
+    /// The rehearsal on a copy failed; the real database was not touched.
+    #[error(transparent)]
+    Rehearsal(#[from] Box<crate::rehearsal::RehearsalError>),
     /// Setting up the session failed (e.g. a bad `lock_timeout`).
     #[error("cannot set up the session: {}", db_message(.0))]
     Session(#[source] postgres::Error),

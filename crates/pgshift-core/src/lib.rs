@@ -10,7 +10,8 @@
 //! - [`connect`]: where to connect, and opening sessions.
 //! - [`lint`]: static checks of migration files (`pgshift lint`).
 //! - [`backup`]: pg_dump backups and pg_restore restores; [`check`]: health
-//!   checks; [`resolve`]: `repair` and `accept`.
+//!   checks; [`rehearsal`]: `up` on a copy first; [`resolve`]: `repair`
+//!   and `accept`.
 //!
 //! The CLI crate turns these values into text; this crate never prints.
 #![warn(missing_docs)]
@@ -33,6 +34,7 @@ pub mod migration;
 pub mod migrator;
 pub mod plan;
 pub mod preview;
+pub mod rehearsal;
 pub mod resolve;
 pub mod script;
 pub mod snapshot;

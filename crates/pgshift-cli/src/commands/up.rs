@@ -87,6 +87,26 @@ pub fn run(
         return Ok(ExitStatus::Declined);
     }
 
+    let rehearsal = if args.rehearse && !pending.is_empty() {
+        out.progress("rehearsing on a copy of the database first");
+        out.progress_prefix = "rehearsal: ";
+        let rehearsal = migrator.rehearse(&options, &checks, &settings.tools, &mut |progress| {
+            show_progress(out, progress)
+        });
+        out.progress_prefix = "";
+        let rehearsal = rehearsal.map_err(Failure::from)?;
+        out.progress(format!(
+            "  {} rehearsal passed on a copy ({} migration(s), {} health check(s)); the copy was dropped",
+            out.paint(Style::Ok, "✓"),
+            rehearsal.report.done.len(),
+            rehearsal.checks.results.len()
+        ));
+        out.progress("applying to the real database");
+        Some(rehearsal)
+    } else {
+        None
+    };
+
     let mut backup = None;
     let outcome = migrator
         .up(&options, &mut |progress| {
@@ -117,6 +137,7 @@ pub fn run(
             "applied": done,
             "current_version": current,
             "backup": backup,
+            "rehearsal": rehearsal,
             "checks": checked.map(|c| c.results),
         }));
     } else if done.is_empty() {

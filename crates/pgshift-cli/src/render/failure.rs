@@ -7,6 +7,7 @@ use pgshift_core::executor::{Direction, ExecError};
 use pgshift_core::lock::LockError;
 use pgshift_core::migration::LoadError;
 use pgshift_core::plan::PlanError;
+use pgshift_core::rehearsal::RehearsalError;
 use pgshift_core::source::SourceFile;
 use pgshift_core::Error;
 
@@ -79,8 +80,46 @@ impl From<Error> for Failure {
             Error::Resolve(e) => {
                 Failure::new(ExitStatus::Validation, Problem::error(e.to_string()))
             }
+            Error::Rehearsal(e) => rehearsal_failure(*e),
             other => Failure::new(ExitStatus::Internal, Problem::error(other.to_string())),
         }
+    }
+}
+
+/// A failed rehearsal: what failed on the copy, and that the real
+/// database was not touched.
+fn rehearsal_failure(e: RehearsalError) -> Failure {
+    match e {
+        RehearsalError::Copy { .. } => Failure::new(
+            ExitStatus::BackupFailed,
+            Problem::error(e.to_string()).with_code("rehearsal"),
+        ),
+        RehearsalError::Failed { copy, error } => {
+            let mut failure = Failure::from(error);
+            failure.problems.insert(
+                0,
+                Problem::error(format!(
+                    "the rehearsal on a copy of the database ({copy}, now dropped) failed; the real database was not touched"
+                ))
+                .with_code("rehearsal"),
+            );
+            // What completed did so on the copy only.
+            failure.completed.clear();
+            failure
+        }
+        RehearsalError::Checks { copy, report } => {
+            let mut problems = vec![Problem::error(format!(
+                "health check(s) failed on the rehearsal copy ({copy}, now dropped) after applying the migrations; the real database was not touched"
+            ))
+            .with_code("rehearsal")];
+            problems.extend(super::check::problems(&report));
+            Failure {
+                status: ExitStatus::HealthCheckFailed,
+                problems,
+                completed: Vec::new(),
+            }
+        }
+        other => Failure::new(ExitStatus::Internal, Problem::error(other.to_string())),
     }
 }
 

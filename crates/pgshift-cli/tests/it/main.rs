@@ -11,6 +11,7 @@ mod lint;
 mod lock;
 mod migration_scripts;
 mod no_transaction;
+mod rehearse;
 mod resolve;
 mod rollback;
 mod up;

@@ -36,6 +36,7 @@ mod process;
 mod tool;
 
 pub use archive::{read_archive, Archive};
+pub(crate) use process::copy;
 pub use process::file_name;
 use process::{dump, restore};
 pub use tool::{locate, server_version, PgTool, Tool, ToolPaths};

@@ -129,6 +129,60 @@ pub(crate) fn restore(
     Ok(())
 }
 
+/// Copies database `from` into the existing, empty database `to` with
+/// `pg_dump | pg_restore` (for a rehearsal copy while sessions are
+/// connected to `from`).
+pub(crate) fn copy(
+    pg_dump: &PgTool,
+    pg_restore: &PgTool,
+    connection: &ConnectionSettings,
+    application_name: &str,
+    from: &str,
+    to: &str,
+) -> Result<(), BackupError> {
+    let spawn_error = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| BackupError::Spawn { path, source }
+    };
+    let mut dump = pg_dump
+        .command(connection, application_name, Some(from))
+        .arg("--format=custom")
+        .arg("--no-password")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(spawn_error(&pg_dump.path))?;
+    let stdout = dump.stdout.take().expect("stdout is piped");
+    let restored = pg_restore
+        .command(connection, application_name, Some(to))
+        .arg("--no-password")
+        .arg("--exit-on-error")
+        .arg("--dbname")
+        .arg(conninfo_dbname(to))
+        .stdin(stdout)
+        .output()
+        .map_err(spawn_error(&pg_restore.path));
+    let dumped = dump
+        .wait_with_output()
+        .map_err(spawn_error(&pg_dump.path))?;
+    let restored = restored?;
+    if !dumped.status.success() {
+        return Err(BackupError::Failed {
+            tool: Tool::PgDump,
+            status: dumped.status.to_string(),
+            stderr: tail(&dumped.stderr),
+        });
+    }
+    if !restored.status.success() {
+        return Err(BackupError::Failed {
+            tool: Tool::PgRestore,
+            status: restored.status.to_string(),
+            stderr: tail(&restored.stderr),
+        });
+    }
+    Ok(())
+}
+
 /// `--dbname` for a libpq program: a name with `=` in it would be read as
 /// a connection string, so always pass one, with the name quoted
 /// (libpq-connect, "Keyword/Value Connection Strings").

@@ -75,3 +75,66 @@ fn the_restore_preview_counts_rows_and_marks_tables_the_backup_lacks() {
         "the audit trail is in the backup"
     );
 }
+
+/// Waits (bounded) until no session is connected to `db`, as after the
+/// sessions a previous call closed have really ended on the server.
+fn wait_until_idle(db: &TestDb) {
+    let mut admin =
+        postgres::Client::connect(&pgshift_test_support::admin_url(), postgres::NoTls).unwrap();
+    for _ in 0..200 {
+        let n: i64 = admin
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = $1",
+                &[&db.name()],
+            )
+            .unwrap()
+            .get(0);
+        if n == 0 {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("sessions stayed connected to {}", db.name());
+}
+
+#[test]
+fn a_rehearsal_copies_by_template_when_nobody_is_connected_and_drops_the_copy() {
+    use pgshift_core::check::HealthChecks;
+    use pgshift_core::rehearsal::CopyMethod;
+    let Some(db) = test_db_or_skip!() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("001_users.sql"),
+        "CREATE TABLE IF NOT EXISTS users (id int PRIMARY KEY);\n",
+    )
+    .unwrap();
+    let migrator = migrator(&db, dir.path());
+    wait_until_idle(&db);
+    let rehearsal = migrator
+        .rehearse(
+            &UpOptions::default(),
+            &HealthChecks::default(),
+            &ToolPaths::default(),
+            &mut |_| {},
+        )
+        .unwrap();
+    assert_eq!(rehearsal.method, CopyMethod::Template);
+    assert_eq!(rehearsal.report.done.len(), 1);
+    let mut admin =
+        postgres::Client::connect(&pgshift_test_support::admin_url(), postgres::NoTls).unwrap();
+    let left: i64 = admin
+        .query_one(
+            "SELECT count(*) FROM pg_database WHERE datname = $1",
+            &[&rehearsal.copy],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 0, "the copy {} was dropped", rehearsal.copy);
+    // The real database is untouched: no tracking table yet.
+    let exists: bool = db
+        .client()
+        .query_one("SELECT to_regclass('users') IS NOT NULL", &[])
+        .unwrap()
+        .get(0);
+    assert!(!exists);
+}
