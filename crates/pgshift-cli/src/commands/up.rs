@@ -7,8 +7,10 @@ use crate::exit::ExitStatus;
 use crate::output::{Output, Style};
 use crate::render::failure::Failure;
 use crate::render::problem::Problem;
+use pgshift_core::connect::ConnectionSettings;
+use pgshift_core::executor::Outcome;
 use pgshift_core::lint;
-use pgshift_core::plan::UpOptions;
+use pgshift_core::plan::{Plan, UpOptions};
 use pgshift_core::preview;
 
 pub fn run(
@@ -43,15 +45,26 @@ pub fn run(
 
     // Lint what would run, then ask before pending migrations that destroy
     // data; `up` plans again under the lock.
-    let (_, pending) = migrator.up_preview(&options).map_err(Failure::from)?;
+    let (plan, pending) = migrator.up_preview(&options).map_err(Failure::from)?;
+    if pending.is_empty() && plan.entries.iter().any(|e| e.applied.is_some()) {
+        // Nothing to do: answer from the preview rather than taking the
+        // lock on two more sessions. An empty database still goes through
+        // `up` below, which creates the tracking table.
+        report(out, migrator.connection(), &plan, &[]);
+        return Ok(ExitStatus::Success);
+    }
     if !args.no_lint {
         let rules = super::lint::configured(settings)?;
-        let errors: Vec<Problem> = pending
-            .iter()
-            .flat_map(|s| lint::lint_migration(&migrator.set().migrations()[s.migration], &rules))
-            .filter(|v| v.is_error())
-            .map(|v| super::lint::problem(&v))
-            .collect();
+        let errors: Vec<Problem> = lint::lint_migrations(
+            pending
+                .iter()
+                .map(|s| &migrator.set().migrations()[s.migration]),
+            &rules,
+        )
+        .into_iter()
+        .filter(|v| v.is_error())
+        .map(|v| super::lint::problem(&v))
+        .collect();
         if !errors.is_empty() {
             let mut failure = Failure::new(
                 ExitStatus::Findings,
@@ -85,9 +98,18 @@ pub fn run(
     let outcome = migrator
         .up(&options, &mut |progress| show_progress(out, progress))
         .map_err(Failure::from)?;
-    let done = &outcome.report.done;
-    let current = outcome
-        .plan
+    report(
+        out,
+        migrator.connection(),
+        &outcome.plan,
+        &outcome.report.done,
+    );
+    Ok(ExitStatus::Success)
+}
+
+/// Prints what `up` did, given the plan it started from.
+fn report(out: &mut Output, connection: &ConnectionSettings, plan: &Plan, done: &[Outcome]) {
+    let current = plan
         .entries
         .iter()
         .filter(|e| e.applied.is_some())
@@ -97,7 +119,7 @@ pub fn run(
     if out.json {
         out.json_value(&serde_json::json!({
             "ok": true,
-            "database": migrator.connection().redacted(),
+            "database": connection.redacted(),
             "applied": done,
             "current_version": current,
         }));
@@ -117,5 +139,4 @@ pub fn run(
             current.unwrap_or_default()
         ));
     }
-    Ok(ExitStatus::Success)
 }

@@ -36,6 +36,7 @@ pub use rule::{LintOptions, Rule, RuleSelector, Severity, SquawkRule, UnknownRul
 use crate::migration::{Migration, MigrationSet};
 use crate::source::{SourceFile, Span};
 use context::FileContext;
+use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -93,7 +94,8 @@ pub fn lint(set: &MigrationSet, options: &LintOptions) -> Vec<Violation> {
         rules::version_gap::check(set, &mut gaps);
     }
     let mut out = Vec::new();
-    for migration in set.migrations() {
+    let each = lint_migrations_each(set.migrations().iter(), options);
+    for (migration, found) in set.migrations().iter().zip(each) {
         let main = &migration.script.files[0];
         let (here, rest): (Vec<_>, Vec<_>) =
             gaps.into_iter().partition(|v| Arc::ptr_eq(&v.file, main));
@@ -105,7 +107,7 @@ pub fn lint(set: &MigrationSet, options: &LintOptions) -> Vec<Violation> {
                     .filter(|v| !context.is_ignored(v.rule, v.span)),
             );
         }
-        out.extend(lint_migration(migration, options));
+        out.extend(found);
     }
     out
 }
@@ -116,9 +118,21 @@ pub fn lint_migrations<'a>(
     migrations: impl IntoIterator<Item = &'a Migration>,
     options: &LintOptions,
 ) -> Vec<Violation> {
-    migrations
+    lint_migrations_each(migrations, options)
         .into_iter()
-        .flat_map(|m| lint_migration(m, options))
+        .flatten()
+        .collect()
+}
+
+/// The findings of each migration, in order, linted on every core.
+fn lint_migrations_each<'a>(
+    migrations: impl IntoIterator<Item = &'a Migration>,
+    options: &LintOptions,
+) -> Vec<Vec<Violation>> {
+    let migrations: Vec<&Migration> = migrations.into_iter().collect();
+    migrations
+        .par_iter()
+        .map(|m| lint_migration(m, options))
         .collect()
 }
 
