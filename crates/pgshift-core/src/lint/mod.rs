@@ -195,6 +195,12 @@ pub fn lint_migration(migration: &Migration, options: &LintOptions) -> Vec<Viola
     if on(Rule::UnacknowledgedDestructive) {
         rules::unacknowledged_destructive::check(&forward, &mut out);
     }
+    if on(Rule::UnknownDirective) {
+        rules::unknown_directive::check(&forward, &mut out);
+        if let Some(rollback) = &rollback {
+            rules::unknown_directive::check(rollback, &mut out);
+        }
+    }
     if on(Rule::RollbackIncomplete) {
         if let Some(rollback) = &rollback {
             rules::rollback_incomplete::check(&forward, rollback, &mut out);
@@ -210,18 +216,42 @@ pub fn lint_migration(migration: &Migration, options: &LintOptions) -> Vec<Viola
         }
         squawk::check(file, is_rollback, options, &mut out);
     }
-    out.retain(|v| {
-        let file = if Arc::ptr_eq(&v.file, forward.file()) {
-            &forward
-        } else {
-            match &rollback {
-                Some(r) if Arc::ptr_eq(&v.file, r.file()) => r,
-                // A finding in an included file: only file-wide ignores
-                // of the main files apply.
-                _ => return true,
-            }
+    // Files pulled in with `\i`: what their statements do, checked as
+    // part of the file that includes them.
+    let included: Vec<(FileContext, bool)> =
+        FileContext::included(&migration.script, migration.transaction)
+            .into_iter()
+            .map(|f| (f, false))
+            .chain(migration.rollback.iter().flat_map(|r| {
+                FileContext::included(&r.script, r.transaction)
+                    .into_iter()
+                    .map(|f| (f, true))
+            }))
+            .collect();
+    for (file, is_rollback) in &included {
+        if on(Rule::NonIdempotent) {
+            rules::non_idempotent::check(file, &mut out);
+        }
+        squawk::check(file, *is_rollback, options, &mut out);
+    }
+    // Each file with the main file whose header comment block covers it.
+    let mut scopes: Vec<(&FileContext, &FileContext)> = vec![(&forward, &forward)];
+    if let Some(rollback) = &rollback {
+        scopes.push((rollback, rollback));
+    }
+    for (file, is_rollback) in &included {
+        let owner = match (&rollback, is_rollback) {
+            (Some(rollback), true) => rollback,
+            _ => &forward,
         };
-        !file.is_ignored(v.rule, v.span)
+        scopes.push((file, owner));
+    }
+    out.retain(|v| {
+        let Some((file, owner)) = scopes.iter().find(|(f, _)| Arc::ptr_eq(&v.file, f.file()))
+        else {
+            return true;
+        };
+        !file.is_ignored(v.rule, v.span) && !owner.header.ignores.iter().any(|s| s.matches(v.rule))
     });
     sort(&mut out);
     out

@@ -28,6 +28,8 @@ pub enum Rule {
     MissingDescription,
     /// `version-gap`: see [`super::rules::version_gap`].
     VersionGap,
+    /// `unknown-directive`: see [`super::rules::unknown_directive`].
+    UnknownDirective,
     /// A rule of the squawk linter, named `squawk/<name>`.
     Squawk(SquawkRule),
 }
@@ -55,7 +57,7 @@ pub enum Severity {
 
 impl Rule {
     /// pgshift's own rules, in documentation order.
-    pub const OWN: [Rule; 7] = [
+    pub const OWN: [Rule; 8] = [
         Rule::MissingRollback,
         Rule::NonIdempotent,
         Rule::TransactionMisuse,
@@ -63,6 +65,7 @@ impl Rule {
         Rule::UnacknowledgedDestructive,
         Rule::MissingDescription,
         Rule::VersionGap,
+        Rule::UnknownDirective,
     ];
 
     /// The stable name, e.g. `non-idempotent` or `squawk/adding-required-field`.
@@ -75,6 +78,7 @@ impl Rule {
             Rule::UnacknowledgedDestructive => "unacknowledged-destructive",
             Rule::MissingDescription => "missing-description",
             Rule::VersionGap => "version-gap",
+            Rule::UnknownDirective => "unknown-directive",
             Rule::Squawk(rule) => return Cow::Owned(format!("squawk/{}", rule.name())),
         })
     }
@@ -90,7 +94,8 @@ impl Rule {
             | Rule::NonIdempotent
             | Rule::RollbackIncomplete
             | Rule::MissingDescription
-            | Rule::VersionGap => Severity::Warning,
+            | Rule::VersionGap
+            | Rule::UnknownDirective => Severity::Warning,
             Rule::Squawk(rule) => super::squawk::severity(rule.0),
         }
     }

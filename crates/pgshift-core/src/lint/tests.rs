@@ -168,3 +168,26 @@ fn timing_a_thousand_migrations() {
     let _ = lint(&set, &own);
     eprintln!("pgshift rules only: {:?}", start.elapsed());
 }
+
+#[test]
+fn included_files_are_checked_as_part_of_their_migration() {
+    let part = "CREATE TABLE t (id int);\n";
+    let found = lint_set(&[
+        ("001_test.sql", "-- Description: d\n\\ir part.sql\n"),
+        ("rollback_001.sql", "DROP TABLE IF EXISTS t;\n"),
+        ("part.sql", part),
+    ]);
+    assert_eq!(rules(&found), [Rule::NonIdempotent], "{found:#?}");
+    assert!(found[0].file.path().ends_with("part.sql"));
+
+    // The including file's header silences them too.
+    let found = lint_set(&[
+        (
+            "001_test.sql",
+            "-- Description: d\n-- pgshift:ignore non-idempotent\n\\ir part.sql\n",
+        ),
+        ("rollback_001.sql", "DROP TABLE IF EXISTS t;\n"),
+        ("part.sql", part),
+    ]);
+    assert!(found.is_empty(), "{found:#?}");
+}
