@@ -9,7 +9,7 @@ use crate::render::failure::Failure;
 use crate::render::problem::Problem;
 use pgshift_core::connect::ConnectionSettings;
 use pgshift_core::executor::Outcome;
-use pgshift_core::lint;
+use pgshift_core::lint::{self, LintOptions};
 use pgshift_core::plan::{Plan, UpOptions};
 use pgshift_core::preview;
 
@@ -54,7 +54,10 @@ pub fn run(
         return Ok(ExitStatus::Success);
     }
     if !args.no_lint {
-        let rules = super::lint::configured(settings)?;
+        let rules = LintOptions {
+            errors_only: true,
+            ..super::lint::configured(settings)?
+        };
         let errors: Vec<Problem> = lint::lint_migrations(
             pending
                 .iter()

@@ -183,6 +183,9 @@ pub struct LintOptions {
     pub enable: Vec<RuleSelector>,
     /// Rules never to run (`--exclude`, `[lint] disable`).
     pub disable: Vec<RuleSelector>,
+    /// Run only the selected rules whose findings are errors: what `up`
+    /// checks before it applies anything.
+    pub errors_only: bool,
 }
 
 impl LintOptions {
@@ -202,6 +205,7 @@ impl LintOptions {
             only: parse(only)?,
             enable: parse(enable)?,
             disable: parse(disable)?,
+            errors_only: false,
         })
     }
 
@@ -219,5 +223,6 @@ impl LintOptions {
             self.only.iter().any(picks)
         };
         on && !self.disable.iter().any(|s| s.matches(rule))
+            && (!self.errors_only || rule.severity() == Severity::Error)
     }
 }
