@@ -1,5 +1,7 @@
 //! `pgshift-bench`: how fast `pgshift up` applies many small migrations,
-//! measured against what `psql` needs to run the same SQL.
+//! measured against what `psql` needs to run the same SQL; with `--lint`,
+//! how fast `pgshift lint` checks a folder of 100-line migrations (see
+//! [`lint`]).
 //!
 //! # What is measured
 //!
@@ -77,6 +79,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod bench;
+mod lint;
 mod measure;
 mod report;
 mod stats;
@@ -93,7 +96,8 @@ use std::process::ExitCode;
 #[command(name = "pgshift-bench", max_term_width = 100)]
 #[command(after_help = "Examples:
   cargo run --release -p pgshift-bench     builds pgshift, then measures it
-  target/release/pgshift-bench --json      measures target/release/pgshift as built")]
+  target/release/pgshift-bench --json      measures target/release/pgshift as built
+  cargo run --release -p pgshift-bench -- --lint   pgshift lint on 1,000 migrations of 100 lines")]
 pub struct Args {
     /// Migrations to generate (each a table, an index and a row)
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=9999))]
@@ -130,6 +134,11 @@ pub struct Args {
     #[arg(long, value_name = "DIR")]
     pub tmpdir: Option<PathBuf>,
 
+    /// Instead: time `pgshift lint` on a folder of --migrations generated
+    /// migrations of about 100 lines each (no database)
+    #[arg(long)]
+    pub lint: bool,
+
     /// Print the results as JSON instead of a table
     #[arg(long)]
     pub json: bool,
@@ -141,6 +150,24 @@ fn main() -> ExitCode {
         return measure::wrapper_main(&raw[2..]);
     }
     let args = Args::parse();
+    if args.lint {
+        let result =
+            bench::resolve_pgshift(args.pgshift.as_deref()).and_then(|p| lint::run(&args, p));
+        return match result {
+            Ok(results) => {
+                if args.json {
+                    println!("{}", lint::json(&results));
+                } else {
+                    print!("{}", lint::text(&results));
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("pgshift-bench: error: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     match bench::run(&args) {
         Ok(results) => {
             if args.json {

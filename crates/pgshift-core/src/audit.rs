@@ -20,6 +20,7 @@
 
 use crate::history::{quote_ident, quote_literal, HistoryError, TrackingTable};
 use chrono::{DateTime, Utc};
+use postgres::types::ToSql;
 use postgres::GenericClient;
 
 /// Who is running pgshift, recorded with every audit row.
@@ -231,8 +232,30 @@ impl TrackingTable {
     pub fn audit_insert_sql(&self) -> String {
         format!(
             "INSERT INTO {} (action, version, checksum, outcome, error, started_at, duration_ms, os_user, host, tool_version, detail, statements_checksum) \
-             VALUES ($1, NULLIF($2, ''), $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
             self.audit_qualified()
+        )
+    }
+
+    /// Records an applied migration and its audit row in one statement, a
+    /// round trip less per migration than two inserts. Parameters: those
+    /// of [`Self::audit_insert_sql`] (version $2, checksum $3 and duration
+    /// $7 shared), then the description as $13.
+    pub fn record_applied_sql(&self) -> String {
+        format!(
+            "WITH recorded AS ({}) {}",
+            self.upsert_sql(["$2", "$13", "$7", "$3"]),
+            self.audit_insert_sql()
+        )
+    }
+
+    /// Forgets a rolled-back migration and writes its audit row in one
+    /// statement. Parameters: those of [`Self::audit_insert_sql`].
+    pub fn record_rolled_back_sql(&self) -> String {
+        format!(
+            "WITH forgotten AS ({}) {}",
+            self.forget_sql("$2"),
+            self.audit_insert_sql()
         )
     }
 
@@ -297,23 +320,39 @@ pub fn write<T: ?Sized + postgres::ToStatement>(
     context: &AuditContext,
     entry: &AuditEntry<'_>,
 ) -> Result<(), postgres::Error> {
-    client
-        .execute(
-            statement,
-            &[
-                &entry.action.as_str(),
-                &entry.version,
-                &entry.checksum,
-                &if entry.ok { "ok" } else { "failed" },
-                &entry.error,
-                &entry.started_at,
-                &entry.duration_ms,
-                &context.os_user,
-                &context.host,
-                &context.tool_version,
-                &entry.detail,
-                &entry.statements_checksum.as_ref().map(|c| c.as_str()),
-            ],
-        )
-        .map(drop)
+    write_with(client, statement, context, entry, &[])
+}
+
+/// Runs `statement`, whose parameters are an audit row's (those of
+/// [`TrackingTable::audit_insert_sql`]) followed by `extra`: the combined
+/// statements of [`TrackingTable::record_applied_sql`] and
+/// [`TrackingTable::record_rolled_back_sql`].
+pub fn write_with<T: ?Sized + postgres::ToStatement>(
+    client: &mut impl GenericClient,
+    statement: &T,
+    context: &AuditContext,
+    entry: &AuditEntry<'_>,
+    extra: &[&(dyn ToSql + Sync)],
+) -> Result<(), postgres::Error> {
+    let action = entry.action.as_str();
+    let outcome = if entry.ok { "ok" } else { "failed" };
+    let statements_checksum = entry.statements_checksum.as_ref().map(|c| c.as_str());
+    // A database-wide entry (backup, restore) has no version: NULL.
+    let version = Some(entry.version).filter(|v| !v.is_empty());
+    let mut params: Vec<&(dyn ToSql + Sync)> = vec![
+        &action,
+        &version,
+        &entry.checksum,
+        &outcome,
+        &entry.error,
+        &entry.started_at,
+        &entry.duration_ms,
+        &context.os_user,
+        &context.host,
+        &context.tool_version,
+        &entry.detail,
+        &statements_checksum,
+    ];
+    params.extend_from_slice(extra);
+    client.execute(statement, &params).map(drop)
 }

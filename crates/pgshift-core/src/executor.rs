@@ -290,6 +290,19 @@ pub struct Executor<'c> {
     notices: NoticeQueue,
 }
 
+/// Sent in front of a transactional migration's first statement: one
+/// round trip less per migration than a BEGIN of its own.
+const BEGIN_PREFIX: &str = "BEGIN;";
+
+/// Where [`Executor::run_statements`] starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StartAt {
+    /// Open a transaction, then run every statement.
+    Begin,
+    /// In autocommit, from this statement (0-based) on.
+    Statement(usize),
+}
+
 impl<'c> Executor<'c> {
     /// An executor on `client`, whose notice callback feeds `notices`.
     /// Notices raised before now (setting up the session) are dropped, so
@@ -350,12 +363,8 @@ impl<'c> Executor<'c> {
         observer: &mut dyn FnMut(Event<'_>),
     ) -> Result<Report, ExecFailure> {
         let mut report = Report::default();
-        let prepared = self
-            .client
-            .prepare(&self.table.record_sql())
-            .and_then(|record| Ok((record, self.client.prepare(&self.table.audit_insert_sql())?)));
-        let (record, audit_insert) = match prepared {
-            Ok(statements) => statements,
+        let record = match self.client.prepare(&self.table.record_applied_sql()) {
+            Ok(statement) => statement,
             Err(e) => return Err(fail(report, ExecError::Tracking(HistoryError::Db(e)))),
         };
         let context = self.audit;
@@ -369,20 +378,12 @@ impl<'c> Executor<'c> {
             });
             let started_at = Utc::now();
             let track = |client: &mut Client, ms: i32| -> Result<(), postgres::Error> {
-                client.execute(
-                    &record,
-                    &[
-                        &migration.version.as_str(),
-                        &migration.description,
-                        &ms,
-                        &migration.checksum.as_str(),
-                    ],
-                )?;
-                audit::write(
+                audit::write_with(
                     client,
-                    &audit_insert,
+                    &record,
                     context,
                     &AuditEntry::succeeded(AuditAction::Apply, migration, started_at, Some(ms)),
+                    &[&migration.description],
                 )
             };
             let result = match migration.transaction {
@@ -424,16 +425,8 @@ impl<'c> Executor<'c> {
         observer: &mut dyn FnMut(Event<'_>),
     ) -> Result<Report, ExecFailure> {
         let mut report = Report::default();
-        // Delete by numeric value too, so `1` recorded by hand matches `001`.
-        let prepared = self
-            .client
-            .prepare(&format!(
-                "{} OR ltrim(version, '0') = ltrim($1, '0')",
-                self.table.forget_sql()
-            ))
-            .and_then(|forget| Ok((forget, self.client.prepare(&self.table.audit_insert_sql())?)));
-        let (forget, audit_insert) = match prepared {
-            Ok(statements) => statements,
+        let forget = match self.client.prepare(&self.table.record_rolled_back_sql()) {
+            Ok(statement) => statement,
             Err(e) => return Err(fail(report, ExecError::Tracking(HistoryError::Db(e)))),
         };
         let context = self.audit;
@@ -451,10 +444,9 @@ impl<'c> Executor<'c> {
             });
             let started_at = Utc::now();
             let forget_row = |client: &mut Client, ms: i32| -> Result<(), postgres::Error> {
-                client.execute(&forget, &[&migration.version.as_str()])?;
                 audit::write(
                     client,
-                    &audit_insert,
+                    &forget,
                     context,
                     &AuditEntry::succeeded(AuditAction::Rollback, migration, started_at, Some(ms)),
                 )
@@ -473,7 +465,7 @@ impl<'c> Executor<'c> {
                         migration,
                         &rollback.script,
                         Direction::Down,
-                        0,
+                        StartAt::Statement(0),
                         observer,
                         |_, _| Ok(()),
                     )
@@ -554,11 +546,15 @@ impl<'c> Executor<'c> {
         track: &mut impl FnMut(&mut Client, i32) -> Result<(), postgres::Error>,
     ) -> Result<Duration, ExecError> {
         let started = Instant::now();
-        self.client
-            .batch_execute("BEGIN")
-            .map_err(|e| connection_error(migration, e))?;
         let result = self
-            .run_statements(migration, script, direction, 0, observer, |_, _| Ok(()))
+            .run_statements(
+                migration,
+                script,
+                direction,
+                StartAt::Begin,
+                observer,
+                |_, _| Ok(()),
+            )
             .and_then(|()| {
                 let elapsed = started.elapsed();
                 let ms = i32::try_from(elapsed.as_millis()).unwrap_or(i32::MAX);
@@ -587,17 +583,21 @@ impl<'c> Executor<'c> {
         }
     }
 
-    /// Runs the SQL steps of `script` from statement `from` (0-based),
-    /// calling `after(client, done)` after each statement.
+    /// Runs the SQL steps of `script` from `start`, calling
+    /// `after(client, done)` after each statement.
     fn run_statements(
         &mut self,
         migration: &Migration,
         script: &Script,
         direction: Direction,
-        from: usize,
+        start: StartAt,
         observer: &mut dyn FnMut(Event<'_>),
         mut after: impl FnMut(&mut Client, usize) -> Result<(), ExecError>,
     ) -> Result<(), ExecError> {
+        let (from, mut begin_pending) = match start {
+            StartAt::Begin => (0, true),
+            StartAt::Statement(from) => (from, false),
+        };
         let total = script.statement_count();
         let mut index = 0;
         for step in &script.steps {
@@ -613,15 +613,27 @@ impl<'c> Executor<'c> {
                         continue;
                     }
                     let source = &script.files[*file];
-                    let result = self.client.batch_execute(source.slice(*span));
+                    let with_begin = std::mem::take(&mut begin_pending);
+                    let result = if with_begin {
+                        self.client
+                            .batch_execute(&format!("{BEGIN_PREFIX}{}", source.slice(*span)))
+                    } else {
+                        self.client.batch_execute(source.slice(*span))
+                    };
                     self.forward_notices(source, *span, observer);
                     if let Err(e) = result {
                         let Some(server) = ServerError::from_error(&e) else {
                             return Err(connection_error(migration, e));
                         };
-                        let at = server
-                            .position
-                            .map(|p| source.offset_of_char_position(*span, p));
+                        // The position counts the BEGIN sent before it.
+                        let prefix = if with_begin {
+                            BEGIN_PREFIX.len() as u32
+                        } else {
+                            0
+                        };
+                        let at = server.position.map(|p| {
+                            source.offset_of_char_position(*span, p.saturating_sub(prefix))
+                        });
                         return Err(ExecError::Statement(Box::new(StatementFailure {
                             version: migration.version.clone(),
                             direction,
@@ -639,6 +651,12 @@ impl<'c> Executor<'c> {
                     observer(Event::Statement { done: index, total });
                 }
             }
+        }
+        if begin_pending {
+            // A script without statements still records in a transaction.
+            self.client
+                .batch_execute("BEGIN")
+                .map_err(|e| connection_error(migration, e))?;
         }
         Ok(())
     }
@@ -686,7 +704,7 @@ impl<'c> Executor<'c> {
             migration,
             &migration.script,
             Direction::Up,
-            resume_at,
+            StartAt::Statement(resume_at),
             observer,
             |client, done| {
                 let digest = crate::plan::done_digest(migration, done);

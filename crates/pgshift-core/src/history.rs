@@ -173,25 +173,30 @@ impl TrackingTable {
             .map_err(HistoryError::Db)
     }
 
-    /// The SQL that records an applied migration. Parameters: version,
-    /// description, execution_time_ms, checksum.
+    /// The SQL that records an applied migration, with the placeholders
+    /// given for version, description, execution_time_ms and checksum.
     ///
     /// An upsert, because a file written for plain psql may have created
     /// the table and inserted its own row earlier in the same transaction;
     /// pgshift then completes that row rather than failing on the key.
-    pub fn record_sql(&self) -> String {
+    pub(crate) fn upsert_sql(&self, [version, description, ms, checksum]: [&str; 4]) -> String {
         format!(
             "INSERT INTO {} (version, description, execution_time_ms, checksum) \
-             VALUES ($1, $2, $3, $4) \
+             VALUES ({version}, {description}, {ms}, {checksum}) \
              ON CONFLICT (version) DO UPDATE SET description = EXCLUDED.description, \
              execution_time_ms = EXCLUDED.execution_time_ms, checksum = EXCLUDED.checksum",
             self.qualified()
         )
     }
 
-    /// The SQL that forgets a rolled-back migration. Parameter: version.
-    pub fn forget_sql(&self) -> String {
-        format!("DELETE FROM {} WHERE version = $1", self.qualified())
+    /// The SQL that forgets a rolled-back migration; `version` is the
+    /// placeholder. Matches by numeric value too, so `1` recorded by hand
+    /// is forgotten with `001`.
+    pub(crate) fn forget_sql(&self, version: &str) -> String {
+        format!(
+            "DELETE FROM {} WHERE version = {version} OR ltrim(version, '0') = ltrim({version}, '0')",
+            self.qualified()
+        )
     }
 
     /// Reads the history. A database without the tracking table has an

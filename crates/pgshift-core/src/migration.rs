@@ -16,8 +16,10 @@
 use crate::checksum::Checksum;
 use crate::script::{Header, Script, TransactionMode, TransactionProblem};
 use crate::source::{SourceFile, Span};
+use rayon::prelude::*;
 use std::cmp::Ordering;
-use std::collections::BTreeMap;
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -52,8 +54,9 @@ impl Version {
         &self.0
     }
 
-    /// The digits without zero padding, the key for numeric comparison.
-    fn significant(&self) -> &str {
+    /// The digits without zero padding: equal for `002` and `0002`, so it
+    /// is the key to index versions by number.
+    pub fn significant(&self) -> &str {
         let trimmed = self.0.trim_start_matches('0');
         if trimmed.is_empty() && !self.0.is_empty() {
             "0"
@@ -170,7 +173,14 @@ impl MigrationSet {
             match entry {
                 Ok(entry) => {
                     let path = entry.path();
-                    if path.is_file() {
+                    // The directory entry knows its type without a stat,
+                    // except for a symlink, which is followed.
+                    let is_file = match entry.file_type() {
+                        Ok(t) if t.is_symlink() => path.is_file(),
+                        Ok(t) => t.is_file(),
+                        Err(_) => path.is_file(),
+                    };
+                    if is_file {
                         if let Some(name) = path.file_name().and_then(|n| n.to_str()) {
                             names.push(name.to_string());
                         } else {
@@ -190,22 +200,27 @@ impl MigrationSet {
         names.sort();
 
         let mut forward: BTreeMap<Version, PathBuf> = BTreeMap::new();
+        // Forward versions by number, so `0002` finds `002` without a scan.
+        let mut by_number: HashMap<String, Version> = HashMap::new();
         let mut rollbacks: Vec<(Version, PathBuf)> = Vec::new();
         let mut seed = None;
         for name in names {
             let path = dir.join(&name);
             match classify(&name) {
                 Ok(FileRole::Forward(version)) => {
-                    if let Some((existing, first)) =
-                        forward.iter().find(|(v, _)| v.same_number(&version))
-                    {
-                        errors.push(LoadError::DuplicateVersion {
-                            version: existing.clone(),
-                            first: first.clone(),
-                            second: path,
-                        });
-                    } else {
-                        forward.insert(version, path);
+                    match by_number.entry(version.significant().to_string()) {
+                        Entry::Occupied(existing) => {
+                            let existing = existing.get();
+                            errors.push(LoadError::DuplicateVersion {
+                                version: existing.clone(),
+                                first: forward[existing].clone(),
+                                second: path,
+                            });
+                        }
+                        Entry::Vacant(slot) => {
+                            slot.insert(version.clone());
+                            forward.insert(version, path);
+                        }
                     }
                 }
                 Ok(FileRole::Rollback(version)) => rollbacks.push((version, path)),
@@ -217,7 +232,7 @@ impl MigrationSet {
 
         let mut paired: BTreeMap<Version, PathBuf> = BTreeMap::new();
         for (version, path) in rollbacks {
-            match forward.keys().find(|v| v.same_number(&version)) {
+            match by_number.get(version.significant()) {
                 Some(owner) => {
                     if let Some(first) = paired.get(owner) {
                         errors.push(LoadError::DuplicateRollback {
@@ -233,10 +248,23 @@ impl MigrationSet {
             }
         }
 
-        let mut migrations = Vec::with_capacity(forward.len());
-        for (version, path) in forward {
-            let rollback_path = paired.remove(&version);
-            match load_migration(version, &path, rollback_path.as_deref()) {
+        let files: Vec<(Version, PathBuf, Option<PathBuf>)> = forward
+            .into_iter()
+            .map(|(version, path)| {
+                let rollback = paired.remove(&version);
+                (version, path, rollback)
+            })
+            .collect();
+        // Every command reads the whole folder first: use every core.
+        let loaded: Vec<_> = files
+            .par_iter()
+            .map(|(version, path, rollback)| {
+                load_migration(version.clone(), path, rollback.as_deref())
+            })
+            .collect();
+        let mut migrations = Vec::with_capacity(files.len());
+        for loaded in loaded {
+            match loaded {
                 Ok(migration) => migrations.push(migration),
                 Err(mut errs) => errors.append(&mut errs),
             }

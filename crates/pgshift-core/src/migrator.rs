@@ -295,20 +295,13 @@ impl Migrator {
             .collect();
         let started_at = chrono::Utc::now();
         let mut tx = client.transaction().map_err(HistoryError::Db)?;
-        for m in &marked {
-            tx.execute(
-                &self.table.record_sql(),
-                &[
-                    &m.version.as_str(),
-                    &m.description,
-                    &None::<i32>,
-                    &m.checksum.as_str(),
-                ],
-            )
+        let record = tx
+            .prepare(&self.table.record_applied_sql())
             .map_err(HistoryError::Db)?;
-            crate::audit::write(
+        for m in &marked {
+            crate::audit::write_with(
                 &mut tx,
-                &self.table.audit_insert_sql(),
+                &record,
                 &self.options.audit,
                 &crate::audit::AuditEntry::succeeded(
                     crate::audit::AuditAction::Baseline,
@@ -316,6 +309,7 @@ impl Migrator {
                     started_at,
                     None,
                 ),
+                &[&m.description],
             )
             .map_err(HistoryError::Db)?;
         }

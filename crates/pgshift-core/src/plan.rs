@@ -11,6 +11,7 @@ use crate::checksum::Checksum;
 use crate::history::{AppliedMigration, FailedMigration, History};
 use crate::migration::{Migration, MigrationSet, Version};
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 
 /// Where one version stands.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -110,12 +111,16 @@ impl Plan {
                 failed: None,
             })
             .collect();
+        // Entries by number, so matching history rows is linear overall.
+        let mut by_number: HashMap<String, usize> = entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.version.significant().to_string(), i))
+            .collect();
         for row in &history.applied {
-            match entries
-                .iter_mut()
-                .find(|e| e.version.same_number(&row.version))
-            {
-                Some(entry) => {
+            match by_number.get(row.version.significant()) {
+                Some(&index) => {
+                    let entry = &mut entries[index];
                     let migration =
                         &set.migrations()[entry.migration.expect("file entries have one")];
                     entry.state = match &row.checksum {
@@ -127,20 +132,24 @@ impl Plan {
                     };
                     entry.applied = Some(row.clone());
                 }
-                None => entries.push(Entry {
-                    version: row.version.clone(),
-                    description: row.description.clone(),
-                    state: State::Missing,
-                    migration: None,
-                    applied: Some(row.clone()),
-                    failed: None,
-                }),
+                None => {
+                    by_number.insert(row.version.significant().to_string(), entries.len());
+                    entries.push(Entry {
+                        version: row.version.clone(),
+                        description: row.description.clone(),
+                        state: State::Missing,
+                        migration: None,
+                        applied: Some(row.clone()),
+                        failed: None,
+                    });
+                }
             }
         }
         for failed in &history.failed {
-            if let Some(entry) = entries
-                .iter_mut()
-                .find(|e| e.version.same_number(&failed.version) && e.applied.is_none())
+            if let Some(entry) = by_number
+                .get(failed.version.significant())
+                .map(|&index| &mut entries[index])
+                .filter(|e| e.applied.is_none())
             {
                 entry.state = State::Failed;
                 entry.failed = Some(failed.clone());

@@ -191,7 +191,7 @@ impl Migrator {
         let mut tx = client.transaction().map_err(HistoryError::Db)?;
         if let (RepairMark::Applied, Some(m)) = (mark, migration) {
             tx.execute(
-                &self.table().record_sql(),
+                &self.table().upsert_sql(["$1", "$2", "$3", "$4"]),
                 &[
                     &m.version.as_str(),
                     &m.description,

@@ -7,9 +7,11 @@ use crate::exit::ExitStatus;
 use crate::output::{Output, Style};
 use crate::render::failure::Failure;
 use crate::render::problem::Problem;
-use pgshift_core::lint;
+use pgshift_core::connect::ConnectionSettings;
+use pgshift_core::executor::Outcome;
+use pgshift_core::lint::{self, LintOptions};
 use pgshift_core::migrator::Progress;
-use pgshift_core::plan::UpOptions;
+use pgshift_core::plan::{Plan, UpOptions};
 use pgshift_core::preview;
 
 pub fn run(
@@ -48,15 +50,35 @@ pub fn run(
 
     // Lint what would run, then ask before pending migrations that destroy
     // data; `up` plans again under the lock.
-    let (_, pending) = migrator.up_preview(&options).map_err(Failure::from)?;
+    let (plan, pending) = migrator.up_preview(&options).map_err(Failure::from)?;
+    if pending.is_empty() && plan.entries.iter().any(|e| e.applied.is_some()) {
+        // Nothing to do: answer from the preview rather than taking the
+        // lock on two more sessions. An empty database still goes through
+        // `up` below, which creates the tracking table.
+        report(
+            out,
+            migrator.connection(),
+            &plan,
+            &[],
+            serde_json::json!({}),
+        );
+        return Ok(ExitStatus::Success);
+    }
     if !args.no_lint {
-        let rules = super::lint::configured(settings)?;
-        let errors: Vec<Problem> = pending
-            .iter()
-            .flat_map(|s| lint::lint_migration(&migrator.set().migrations()[s.migration], &rules))
-            .filter(|v| v.is_error())
-            .map(|v| super::lint::problem(&v))
-            .collect();
+        let rules = LintOptions {
+            errors_only: true,
+            ..super::lint::configured(settings)?
+        };
+        let errors: Vec<Problem> = lint::lint_migrations(
+            pending
+                .iter()
+                .map(|s| &migrator.set().migrations()[s.migration]),
+            &rules,
+        )
+        .into_iter()
+        .filter(|v| v.is_error())
+        .map(|v| super::lint::problem(&v))
+        .collect();
         if !errors.is_empty() {
             let mut failure = Failure::new(
                 ExitStatus::Findings,
@@ -122,8 +144,30 @@ pub fn run(
     } else {
         super::check::after_change(&migrator, &checks, "the migration", done, out)?
     };
-    let current = outcome
-        .plan
+    report(
+        out,
+        migrator.connection(),
+        &outcome.plan,
+        done,
+        serde_json::json!({
+            "backup": backup,
+            "rehearsal": rehearsal,
+            "checks": checked.map(|c| c.results),
+        }),
+    );
+    Ok(ExitStatus::Success)
+}
+
+/// Prints what `up` did, given the plan it started from; `extra` holds
+/// more keys for the JSON document (backup, rehearsal, checks).
+fn report(
+    out: &mut Output,
+    connection: &ConnectionSettings,
+    plan: &Plan,
+    done: &[Outcome],
+    extra: serde_json::Value,
+) {
+    let current = plan
         .entries
         .iter()
         .filter(|e| e.applied.is_some())
@@ -131,15 +175,16 @@ pub fn run(
         .chain(done.iter().map(|o| o.version.to_string()))
         .last();
     if out.json {
-        out.json_value(&serde_json::json!({
+        let mut value = serde_json::json!({
             "ok": true,
-            "database": migrator.connection().redacted(),
+            "database": connection.redacted(),
             "applied": done,
             "current_version": current,
-            "backup": backup,
-            "rehearsal": rehearsal,
-            "checks": checked.map(|c| c.results),
-        }));
+        });
+        if let (Some(map), serde_json::Value::Object(extra)) = (value.as_object_mut(), extra) {
+            map.extend(extra);
+        }
+        out.json_value(&value);
     } else if done.is_empty() {
         out.line(format!(
             "Nothing to apply; the database is up to date{}.",
@@ -156,5 +201,4 @@ pub fn run(
             current.unwrap_or_default()
         ));
     }
-    Ok(ExitStatus::Success)
 }

@@ -5,9 +5,9 @@ use assert_cmd::Command;
 use pgshift_test_support::TestDb;
 use std::path::{Path, PathBuf};
 
-/// Variables that would point pgshift somewhere else than the test says.
-const CONNECTION_VARS: &[&str] = &[
-    "DATABASE_URL",
+/// libpq variables that would send pgshift, psql or pg_dump somewhere other
+/// than the URL a test gives, or change how they behave.
+pub const LIBPQ_VARS: &[&str] = &[
     "PGHOST",
     "PGHOSTADDR",
     "PGPORT",
@@ -18,6 +18,15 @@ const CONNECTION_VARS: &[&str] = &[
     "PGSSLMODE",
     "PGAPPNAME",
     "PGSERVICE",
+    "PGOPTIONS",
+    "PGTZ",
+    "PGDATESTYLE",
+    "PSQLRC",
+];
+
+/// pgshift's own settings from the environment.
+const PGSHIFT_VARS: &[&str] = &[
+    "DATABASE_URL",
     "PGSHIFT_DIR",
     "PGSHIFT_CONFIG",
     "PGSHIFT_SCHEMA",
@@ -66,7 +75,7 @@ impl Project {
         cmd.current_dir(self.path())
             .env("NO_COLOR", "1")
             .env("HOME", self.path());
-        for var in CONNECTION_VARS {
+        for var in LIBPQ_VARS.iter().chain(PGSHIFT_VARS) {
             cmd.env_remove(var);
         }
         cmd

@@ -8,6 +8,7 @@ mod common;
 mod connection;
 mod dump;
 mod lint;
+mod lint_rules;
 mod lock;
 mod migration_scripts;
 mod no_transaction;

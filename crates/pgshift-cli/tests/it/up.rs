@@ -114,6 +114,18 @@ fn error_position_maps_to_file_line_and_column() {
 }
 
 #[test]
+fn error_position_in_the_first_statement_maps_to_its_column() {
+    // The first statement travels with the transaction's BEGIN; the
+    // position must still point into the file.
+    let Some(db) = test_db_or_skip!() else { return };
+    let project = Project::new();
+    project.file("001_first.sql", "\n  SELECT relname, nmae FROM pg_class;\n");
+    let run = Run::of(project.cmd(&db).arg("up"));
+    run.assert_code(1);
+    assert!(run.stderr.contains("001_first.sql:2:19"), "{}", run.stderr);
+}
+
+#[test]
 fn psql_style_begin_commit_is_atomic_with_the_tracking_row() {
     let Some(db) = test_db_or_skip!() else { return };
     let project = Project::new();

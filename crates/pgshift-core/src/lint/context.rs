@@ -15,6 +15,9 @@ pub(crate) struct Directives {
     pub ignores: Vec<RuleSelector>,
     /// `-- pgshift:destructive-ok`
     pub destructive_ok: bool,
+    /// `-- pgshift:` comments that name no known rule or directive: the
+    /// comment's span and the word not understood.
+    pub unknown: Vec<(Span, String)>,
 }
 
 /// A statement with the directives on the comment lines directly above it.
@@ -42,15 +45,30 @@ pub(crate) struct FileContext {
 }
 
 impl FileContext {
+    /// The script's main file.
     pub fn new(script: &Script, mode: TransactionMode) -> FileContext {
-        let file = Arc::clone(&script.files[0]);
+        FileContext::of_file(script, 0, mode)
+    }
+
+    /// Every file the script includes with `\i`/`\ir`, each run in `mode`.
+    pub fn included(script: &Script, mode: TransactionMode) -> Vec<FileContext> {
+        (1..script.files.len())
+            .map(|index| FileContext::of_file(script, index, mode))
+            .collect()
+    }
+
+    fn of_file(script: &Script, index: usize, mode: TransactionMode) -> FileContext {
+        let file = Arc::clone(&script.files[index]);
         let text = file.text();
         let mut statements = Vec::new();
         let mut previous_end = 0;
         for step in &script.steps {
-            let Step::Sql { file: 0, span, .. } = step else {
+            let Step::Sql { file, span, .. } = step else {
                 continue;
             };
+            if *file != index {
+                continue;
+            }
             let directives = directives_above(text, previous_end, span.start);
             previous_end = span.end;
             statements.push(StatementContext {
@@ -123,6 +141,10 @@ impl FileContext {
                 break;
             };
             let comment = comment.trim();
+            let line_span = Span::new(
+                start + (line.len() - line.trim_start().len()),
+                start + line.trim_end().len(),
+            );
             if comment.strip_prefix("pgshift:").map(str::trim) == Some("no-transaction") {
                 let col = line.find("pgshift:").unwrap_or(0);
                 self.no_transaction_at =
@@ -132,27 +154,36 @@ impl FileContext {
                     self.has_description = true;
                 }
             }
-            read_directive(comment, &mut self.header);
+            read_directive(comment, line_span, &mut self.header);
         }
     }
 }
 
 /// Reads `pgshift:ignore …` / `pgshift:destructive-ok` from one comment's
-/// text (after `--`). Unknown rule names are skipped.
-fn read_directive(comment: &str, into: &mut Directives) {
+/// text (after `--`), found at `at` in the file. A rule name or directive
+/// it does not know is kept in `unknown`, for the `unknown-directive` rule.
+fn read_directive(comment: &str, at: Span, into: &mut Directives) {
     let Some(directive) = comment.trim().strip_prefix("pgshift:") else {
         return;
     };
     let directive = directive.trim();
-    if directive == "destructive-ok" {
-        into.destructive_ok = true;
-    } else if let Some(names) = directive.strip_prefix("ignore") {
-        into.ignores.extend(
-            names
+    let word = directive.split_whitespace().next().unwrap_or_default();
+    match word {
+        "destructive-ok" => into.destructive_ok = true,
+        // A header directive, read by `Header::parse`.
+        "no-transaction" => {}
+        "ignore" => {
+            let names = directive["ignore".len()..]
                 .split(|c: char| c == ',' || c.is_whitespace())
-                .filter(|n| !n.is_empty())
-                .filter_map(|n| n.parse::<RuleSelector>().ok()),
-        );
+                .filter(|n| !n.is_empty());
+            for name in names {
+                match name.parse::<RuleSelector>() {
+                    Ok(selector) => into.ignores.push(selector),
+                    Err(_) => into.unknown.push((at, name.to_string())),
+                }
+            }
+        }
+        _ => into.unknown.push((at, format!("pgshift:{word}"))),
     }
 }
 
@@ -164,9 +195,11 @@ fn directives_above(text: &str, from: usize, start: usize) -> Directives {
     let mut directives = Directives::default();
     for token in pgshift_lexer::tokenize(gap).iter().rev() {
         match token.kind {
-            TokenKind::LineComment => {
-                read_directive(token.text(gap).trim_start_matches('-'), &mut directives)
-            }
+            TokenKind::LineComment => read_directive(
+                token.text(gap).trim_start_matches('-'),
+                Span::new(from + token.span.start, from + token.span.end),
+                &mut directives,
+            ),
             TokenKind::Whitespace if token.text(gap).matches('\n').count() < 2 => {}
             _ => break,
         }

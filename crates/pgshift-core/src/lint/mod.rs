@@ -36,6 +36,7 @@ pub use rule::{LintOptions, Rule, RuleSelector, Severity, SquawkRule, UnknownRul
 use crate::migration::{Migration, MigrationSet};
 use crate::source::{SourceFile, Span};
 use context::FileContext;
+use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -93,7 +94,8 @@ pub fn lint(set: &MigrationSet, options: &LintOptions) -> Vec<Violation> {
         rules::version_gap::check(set, &mut gaps);
     }
     let mut out = Vec::new();
-    for migration in set.migrations() {
+    let each = lint_migrations_each(set.migrations().iter(), options);
+    for (migration, found) in set.migrations().iter().zip(each) {
         let main = &migration.script.files[0];
         let (here, rest): (Vec<_>, Vec<_>) =
             gaps.into_iter().partition(|v| Arc::ptr_eq(&v.file, main));
@@ -105,7 +107,7 @@ pub fn lint(set: &MigrationSet, options: &LintOptions) -> Vec<Violation> {
                     .filter(|v| !context.is_ignored(v.rule, v.span)),
             );
         }
-        out.extend(lint_migration(migration, options));
+        out.extend(found);
     }
     out
 }
@@ -116,9 +118,21 @@ pub fn lint_migrations<'a>(
     migrations: impl IntoIterator<Item = &'a Migration>,
     options: &LintOptions,
 ) -> Vec<Violation> {
-    migrations
+    lint_migrations_each(migrations, options)
         .into_iter()
-        .flat_map(|m| lint_migration(m, options))
+        .flatten()
+        .collect()
+}
+
+/// The findings of each migration, in order, linted on every core.
+fn lint_migrations_each<'a>(
+    migrations: impl IntoIterator<Item = &'a Migration>,
+    options: &LintOptions,
+) -> Vec<Vec<Violation>> {
+    let migrations: Vec<&Migration> = migrations.into_iter().collect();
+    migrations
+        .par_iter()
+        .map(|m| lint_migration(m, options))
         .collect()
 }
 
@@ -181,6 +195,12 @@ pub fn lint_migration(migration: &Migration, options: &LintOptions) -> Vec<Viola
     if on(Rule::UnacknowledgedDestructive) {
         rules::unacknowledged_destructive::check(&forward, &mut out);
     }
+    if on(Rule::UnknownDirective) {
+        rules::unknown_directive::check(&forward, &mut out);
+        if let Some(rollback) = &rollback {
+            rules::unknown_directive::check(rollback, &mut out);
+        }
+    }
     if on(Rule::RollbackIncomplete) {
         if let Some(rollback) = &rollback {
             rules::rollback_incomplete::check(&forward, rollback, &mut out);
@@ -196,18 +216,42 @@ pub fn lint_migration(migration: &Migration, options: &LintOptions) -> Vec<Viola
         }
         squawk::check(file, is_rollback, options, &mut out);
     }
-    out.retain(|v| {
-        let file = if Arc::ptr_eq(&v.file, forward.file()) {
-            &forward
-        } else {
-            match &rollback {
-                Some(r) if Arc::ptr_eq(&v.file, r.file()) => r,
-                // A finding in an included file: only file-wide ignores
-                // of the main files apply.
-                _ => return true,
-            }
+    // Files pulled in with `\i`: what their statements do, checked as
+    // part of the file that includes them.
+    let included: Vec<(FileContext, bool)> =
+        FileContext::included(&migration.script, migration.transaction)
+            .into_iter()
+            .map(|f| (f, false))
+            .chain(migration.rollback.iter().flat_map(|r| {
+                FileContext::included(&r.script, r.transaction)
+                    .into_iter()
+                    .map(|f| (f, true))
+            }))
+            .collect();
+    for (file, is_rollback) in &included {
+        if on(Rule::NonIdempotent) {
+            rules::non_idempotent::check(file, &mut out);
+        }
+        squawk::check(file, *is_rollback, options, &mut out);
+    }
+    // Each file with the main file whose header comment block covers it.
+    let mut scopes: Vec<(&FileContext, &FileContext)> = vec![(&forward, &forward)];
+    if let Some(rollback) = &rollback {
+        scopes.push((rollback, rollback));
+    }
+    for (file, is_rollback) in &included {
+        let owner = match (&rollback, is_rollback) {
+            (Some(rollback), true) => rollback,
+            _ => &forward,
         };
-        !file.is_ignored(v.rule, v.span)
+        scopes.push((file, owner));
+    }
+    out.retain(|v| {
+        let Some((file, owner)) = scopes.iter().find(|(f, _)| Arc::ptr_eq(&v.file, f.file()))
+        else {
+            return true;
+        };
+        !file.is_ignored(v.rule, v.span) && !owner.header.ignores.iter().any(|s| s.matches(v.rule))
     });
     sort(&mut out);
     out

@@ -28,6 +28,8 @@ pub enum Rule {
     MissingDescription,
     /// `version-gap`: see [`super::rules::version_gap`].
     VersionGap,
+    /// `unknown-directive`: see [`super::rules::unknown_directive`].
+    UnknownDirective,
     /// A rule of the squawk linter, named `squawk/<name>`.
     Squawk(SquawkRule),
 }
@@ -55,7 +57,7 @@ pub enum Severity {
 
 impl Rule {
     /// pgshift's own rules, in documentation order.
-    pub const OWN: [Rule; 7] = [
+    pub const OWN: [Rule; 8] = [
         Rule::MissingRollback,
         Rule::NonIdempotent,
         Rule::TransactionMisuse,
@@ -63,6 +65,7 @@ impl Rule {
         Rule::UnacknowledgedDestructive,
         Rule::MissingDescription,
         Rule::VersionGap,
+        Rule::UnknownDirective,
     ];
 
     /// The stable name, e.g. `non-idempotent` or `squawk/adding-required-field`.
@@ -75,6 +78,7 @@ impl Rule {
             Rule::UnacknowledgedDestructive => "unacknowledged-destructive",
             Rule::MissingDescription => "missing-description",
             Rule::VersionGap => "version-gap",
+            Rule::UnknownDirective => "unknown-directive",
             Rule::Squawk(rule) => return Cow::Owned(format!("squawk/{}", rule.name())),
         })
     }
@@ -90,7 +94,8 @@ impl Rule {
             | Rule::NonIdempotent
             | Rule::RollbackIncomplete
             | Rule::MissingDescription
-            | Rule::VersionGap => Severity::Warning,
+            | Rule::VersionGap
+            | Rule::UnknownDirective => Severity::Warning,
             Rule::Squawk(rule) => super::squawk::severity(rule.0),
         }
     }
@@ -178,6 +183,9 @@ pub struct LintOptions {
     pub enable: Vec<RuleSelector>,
     /// Rules never to run (`--exclude`, `[lint] disable`).
     pub disable: Vec<RuleSelector>,
+    /// Run only the selected rules whose findings are errors: what `up`
+    /// checks before it applies anything.
+    pub errors_only: bool,
 }
 
 impl LintOptions {
@@ -197,6 +205,7 @@ impl LintOptions {
             only: parse(only)?,
             enable: parse(enable)?,
             disable: parse(disable)?,
+            errors_only: false,
         })
     }
 
@@ -214,5 +223,6 @@ impl LintOptions {
             self.only.iter().any(picks)
         };
         on && !self.disable.iter().any(|s| s.matches(rule))
+            && (!self.errors_only || rule.severity() == Severity::Error)
     }
 }

@@ -168,3 +168,55 @@ fn timing_a_thousand_migrations() {
     let _ = lint(&set, &own);
     eprintln!("pgshift rules only: {:?}", start.elapsed());
 }
+
+#[test]
+fn included_files_are_checked_as_part_of_their_migration() {
+    let part = "CREATE TABLE t (id int);\n";
+    let found = lint_set(&[
+        ("001_test.sql", "-- Description: d\n\\ir part.sql\n"),
+        ("rollback_001.sql", "DROP TABLE IF EXISTS t;\n"),
+        ("part.sql", part),
+    ]);
+    assert_eq!(rules(&found), [Rule::NonIdempotent], "{found:#?}");
+    assert!(found[0].file.path().ends_with("part.sql"));
+
+    // The including file's header silences them too.
+    let found = lint_set(&[
+        (
+            "001_test.sql",
+            "-- Description: d\n-- pgshift:ignore non-idempotent\n\\ir part.sql\n",
+        ),
+        ("rollback_001.sql", "DROP TABLE IF EXISTS t;\n"),
+        ("part.sql", part),
+    ]);
+    assert!(found.is_empty(), "{found:#?}");
+}
+
+#[test]
+fn errors_only_keeps_error_findings_and_drops_warnings() {
+    let files = [
+        (
+            "001_a.sql",
+            "-- Description: a\nALTER TABLE users ADD COLUMN IF NOT EXISTS a int NOT NULL;\n\
+             CREATE INDEX users_b ON users (b);\n",
+        ),
+        ("rollback_001.sql", "DROP INDEX IF EXISTS users_b;\n"),
+        (
+            "002_b.sql",
+            "-- Description: b\nCREATE INDEX users_c ON users (c);\n",
+        ),
+        ("rollback_002.sql", "DROP INDEX IF EXISTS users_c;\n"),
+    ];
+    let errors_only = LintOptions {
+        errors_only: true,
+        ..LintOptions::default()
+    };
+    let found = lint_with(&files, &errors_only);
+    let names: Vec<_> = found.iter().map(|v| v.rule.name().into_owned()).collect();
+    // squawk still runs where an error rule can fire (an ALTER TABLE), and
+    // nothing below error level is reported.
+    assert_eq!(names, ["squawk/adding-required-field"]);
+    assert!(lint_with(&files, &LintOptions::default())
+        .iter()
+        .any(|v| v.severity == Severity::Warning));
+}

@@ -7,4 +7,5 @@ pub mod non_idempotent;
 pub mod rollback_incomplete;
 pub mod transaction_misuse;
 pub mod unacknowledged_destructive;
+pub mod unknown_directive;
 pub mod version_gap;
