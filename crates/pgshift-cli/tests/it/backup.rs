@@ -594,3 +594,51 @@ fn the_restore_confirmation_shows_what_is_replaced_with_row_counts() {
     assert_eq!(column(&db, USERS), ["1:ada,2:grace"]);
     assert!(exists(&db, "later"), "tables the backup lacks stay");
 }
+
+#[test]
+fn a_restore_blocked_by_another_session_fails_instead_of_waiting() {
+    let Some(db) = test_db_or_skip!() else { return };
+    let project = project();
+    Run::of(project.cmd(&db).arg("up")).assert_code(0);
+    db.client()
+        .batch_execute("INSERT INTO users VALUES (1, 'ada')")
+        .unwrap();
+    Run::of(project.cmd(&db).arg("backup")).assert_code(0);
+    let file = dumps(&project.path().join("backups")).remove(0);
+    db.client()
+        .batch_execute("INSERT INTO users VALUES (2, 'grace')")
+        .unwrap();
+    // An application reading users in an open transaction.
+    let mut reader = db.client();
+    reader
+        .batch_execute("BEGIN; SELECT count(*) FROM users")
+        .unwrap();
+    let run = Run::of(project.cmd(&db).args([
+        "--lock-timeout",
+        "200ms",
+        "restore",
+        file.to_str().unwrap(),
+        "--yes",
+    ]));
+    run.assert_code(9);
+    assert!(
+        run.stderr
+            .contains("other sessions use tables the restore replaces")
+            && run.stderr.contains("idle in transaction) on users"),
+        "{}",
+        run.all()
+    );
+    reader.batch_execute("COMMIT").unwrap();
+    assert_eq!(
+        column(&db, USERS),
+        ["1:ada,2:grace"],
+        "nothing was restored"
+    );
+    Run::of(
+        project
+            .cmd(&db)
+            .args(["restore", file.to_str().unwrap(), "--yes"]),
+    )
+    .assert_code(0);
+    assert_eq!(column(&db, USERS), ["1:ada"]);
+}

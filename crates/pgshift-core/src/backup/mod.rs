@@ -137,6 +137,12 @@ pub enum BackupError {
         /// What pg_restore said.
         stderr: String,
     },
+    /// Other sessions hold locks on tables the restore would replace.
+    #[error("other sessions use tables the restore replaces ({}); pg_restore would wait for them, so nothing was done: end them (pg_terminate_backend) or wait, then run restore again", holders.join("; "))]
+    Busy {
+        /// `pid 123 (psql, idle in transaction) on public.users`, …
+        holders: Vec<String>,
+    },
     /// `restore --into` names a database that exists.
     #[error("database `{name}` already exists; restore --into creates a new database: choose another name, or drop it first")]
     DatabaseExists {
@@ -296,6 +302,7 @@ impl crate::migrator::Migrator {
                 let (lock, mut client, _) = self.lock_and_connect(&mut |_| {})?;
                 let (num, text) = server_version(&mut client)?;
                 pg_restore.check_server(num, &text)?;
+                self.check_not_locked(&mut client, &archive)?;
                 restore(
                     &pg_restore,
                     self.connection(),
@@ -368,6 +375,77 @@ impl crate::migrator::Migrator {
             version,
             archive,
         })
+    }
+}
+
+impl crate::migrator::Migrator {
+    /// Refuses to start a restore while another session holds a lock on a
+    /// table it replaces: pg_restore's script sets `lock_timeout = 0`, so
+    /// it would wait for that session however long it takes. Tries the
+    /// locks in a transaction it rolls back, within the run's
+    /// `lock_timeout` (5 s when none is set).
+    fn check_not_locked(
+        &self,
+        client: &mut postgres::Client,
+        archive: &Archive,
+    ) -> Result<(), BackupError> {
+        let db = |action| move |source| BackupError::Db { action, source };
+        let wanted: Vec<String> = archive
+            .tables
+            .iter()
+            .map(|(s, t)| {
+                format!(
+                    "{}.{}",
+                    crate::history::quote_ident(s),
+                    crate::history::quote_ident(t)
+                )
+            })
+            .collect();
+        let existing: Vec<String> = client
+            .query_one(
+                "SELECT coalesce(array_agg(to_regclass(t)::text), '{}') FROM unnest($1::text[]) AS t \
+                 WHERE to_regclass(t) IS NOT NULL",
+                &[&wanted],
+            )
+            .map_err(db("list the tables to replace"))?
+            .get(0);
+        if existing.is_empty() {
+            return Ok(());
+        }
+        let ms = self
+            .options()
+            .lock_timeout
+            .unwrap_or(std::time::Duration::from_secs(5))
+            .as_millis()
+            .max(1);
+        let attempt = client.batch_execute(&format!(
+            "BEGIN; SET LOCAL lock_timeout = '{ms}ms'; LOCK TABLE {} IN ACCESS EXCLUSIVE MODE",
+            existing.join(", ")
+        ));
+        let _ = client.batch_execute("ROLLBACK");
+        match attempt {
+            Ok(()) => Ok(()),
+            Err(e) if e.code() == Some(&postgres::error::SqlState::LOCK_NOT_AVAILABLE) => {
+                let rows = client
+                    .query(
+                        "SELECT DISTINCT format('pid %s (%s, %s) on %s', a.pid, \
+                         coalesce(nullif(a.application_name, ''), 'no application name'), \
+                         coalesce(a.state, 'unknown'), l.relation::regclass) \
+                         FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
+                         WHERE l.granted AND l.pid <> pg_backend_pid() \
+                         AND l.relation = ANY (SELECT unnest($1::text[])::regclass) ORDER BY 1",
+                        &[&existing],
+                    )
+                    .map_err(db("list the sessions holding locks"))?;
+                Err(BackupError::Busy {
+                    holders: rows.iter().map(|r| r.get(0)).collect(),
+                })
+            }
+            Err(source) => Err(BackupError::Db {
+                action: "check that no session uses the tables",
+                source,
+            }),
+        }
     }
 }
 
