@@ -9,6 +9,7 @@ mod lint;
 mod lock;
 mod migration_scripts;
 mod no_transaction;
+mod proof;
 mod rollback;
 mod up;
 mod validation;

@@ -21,7 +21,7 @@
 
 pub mod model;
 mod read;
-mod sql;
+pub(crate) mod sql;
 
 pub use model::*;
 

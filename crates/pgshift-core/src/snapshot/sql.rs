@@ -317,7 +317,7 @@ impl Schema {
     }
 }
 
-fn table_sql(name: &str, t: &Table) -> String {
+pub(crate) fn table_sql(name: &str, t: &Table) -> String {
     let unlogged = if t.unlogged { "UNLOGGED " } else { "" };
     let mut sql = format!("CREATE {unlogged}TABLE {name}");
     if let Some((parent, bound)) = &t.partition_of {
