@@ -413,7 +413,7 @@ fn tail(text: &str) -> String {
 /// it first runs `cargo build -p pgshift-cli` with this binary's profile and
 /// target directory, so the binary measured is the one of the current tree
 /// (a no-op when it is up to date).
-fn resolve_pgshift(given: Option<&Path>) -> Result<PathBuf> {
+pub fn resolve_pgshift(given: Option<&Path>) -> Result<PathBuf> {
     let path = match given {
         Some(path) => path.to_path_buf(),
         None => {
@@ -495,7 +495,7 @@ fn resolve_psql(given: Option<&Path>) -> PathBuf {
 }
 
 /// The first line of `program --version`.
-fn version_of(program: &OsStr) -> Result<String> {
+pub fn version_of(program: &OsStr) -> Result<String> {
     let output = Command::new(program)
         .arg("--version")
         .output()
@@ -513,6 +513,6 @@ fn version_of(program: &OsStr) -> Result<String> {
         .to_string())
 }
 
-fn progress(text: &str) {
+pub fn progress(text: &str) {
     eprintln!("pgshift-bench: {text}");
 }

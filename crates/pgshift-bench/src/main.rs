@@ -1,5 +1,7 @@
 //! `pgshift-bench`: how fast `pgshift up` applies many small migrations,
-//! measured against what `psql` needs to run the same SQL.
+//! measured against what `psql` needs to run the same SQL; with
+//! `--snapshot`, how fast `pgshift dump` reads a 2,000-table schema against
+//! `pg_dump --schema-only` (see [`snapshot`]).
 //!
 //! # What is measured
 //!
@@ -79,6 +81,7 @@
 mod bench;
 mod measure;
 mod report;
+mod snapshot;
 mod stats;
 mod workload;
 
@@ -93,7 +96,8 @@ use std::process::ExitCode;
 #[command(name = "pgshift-bench", max_term_width = 100)]
 #[command(after_help = "Examples:
   cargo run --release -p pgshift-bench     builds pgshift, then measures it
-  target/release/pgshift-bench --json      measures target/release/pgshift as built")]
+  target/release/pgshift-bench --json      measures target/release/pgshift as built
+  cargo run --release -p pgshift-bench -- --snapshot   2,000-table snapshot against pg_dump")]
 pub struct Args {
     /// Migrations to generate (each a table, an index and a row)
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=9999))]
@@ -130,6 +134,15 @@ pub struct Args {
     #[arg(long, value_name = "DIR")]
     pub tmpdir: Option<PathBuf>,
 
+    /// Instead: time a schema snapshot (`pgshift dump`) of a generated schema
+    /// against `pg_dump --schema-only` on the same database
+    #[arg(long)]
+    pub snapshot: bool,
+
+    /// Tables in the generated schema of --snapshot
+    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub tables: u32,
+
     /// Print the results as JSON instead of a table
     #[arg(long)]
     pub json: bool,
@@ -141,6 +154,24 @@ fn main() -> ExitCode {
         return measure::wrapper_main(&raw[2..]);
     }
     let args = Args::parse();
+    if args.snapshot {
+        let result = bench::resolve_pgshift(args.pgshift.as_deref())
+            .and_then(|pgshift| snapshot::run(&args, pgshift));
+        return match result {
+            Ok(results) => {
+                if args.json {
+                    println!("{}", snapshot::json(&results));
+                } else {
+                    print!("{}", snapshot::text(&results));
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("pgshift-bench: error: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     match bench::run(&args) {
         Ok(results) => {
             if args.json {

@@ -325,6 +325,7 @@ pub fn diff(a: &Schema, b: &Schema) -> Vec<Change> {
             },
         );
     }
+    let first_index = out.len();
     objects(
         &mut out,
         &a.indexes,
@@ -333,11 +334,35 @@ pub fn diff(a: &Schema, b: &Schema) -> Vec<Change> {
         |i| {
             vec![
                 ("table", Some(i.table.clone())),
+                ("method", Some(i.method.clone())),
+                ("unique", yes_no(i.unique)),
+                ("predicate", i.predicate.clone()),
                 ("definition", Some(i.definition.clone())),
                 ("comment", i.comment.clone()),
             ]
         },
     );
+    // The definition holds the other attributes: name it only when none of
+    // them says what differs (columns, expressions, options).
+    let named: BTreeSet<String> = out[first_index..]
+        .iter()
+        .filter_map(|c| match c {
+            Change::Changed {
+                object, attribute, ..
+            } if attribute != "definition" && attribute != "comment" => Some(object.name.clone()),
+            _ => None,
+        })
+        .collect();
+    let mut i = first_index;
+    while i < out.len() {
+        let redundant = matches!(&out[i], Change::Changed { object, attribute, .. }
+            if attribute == "definition" && named.contains(&object.name));
+        if redundant {
+            out.remove(i);
+        } else {
+            i += 1;
+        }
+    }
     objects(
         &mut out,
         &a.views,

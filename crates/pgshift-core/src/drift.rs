@@ -150,7 +150,11 @@ pub fn correction_sql(from: &Schema, to: &Schema) -> String {
             .get(key)
             .is_some_and(|x| x.definition == v.definition && x.materialized == v.materialized);
         if !same && (v.materialized || !to.views.contains_key(key)) {
-            let kind = if v.materialized { "MATERIALIZED VIEW" } else { "VIEW" };
+            let kind = if v.materialized {
+                "MATERIALIZED VIEW"
+            } else {
+                "VIEW"
+            };
             w!(drops, "DROP {kind} IF EXISTS {key};");
         }
     }
@@ -181,7 +185,11 @@ pub fn correction_sql(from: &Schema, to: &Schema) -> String {
     }
     for (key, f) in &from.functions {
         if !to.functions.contains_key(key) {
-            let kind = if f.kind == "procedure" { "PROCEDURE" } else { "FUNCTION" };
+            let kind = if f.kind == "procedure" {
+                "PROCEDURE"
+            } else {
+                "FUNCTION"
+            };
             w!(drops, "DROP {kind} IF EXISTS {key};");
         }
     }
@@ -205,7 +213,11 @@ pub fn correction_sql(from: &Schema, to: &Schema) -> String {
         creates.push_str(&sql);
         for c in &t.columns {
             if let Some(default) = &c.default {
-                w!(creates, "ALTER TABLE {key} ALTER COLUMN {} SET DEFAULT {default};", c.name);
+                w!(
+                    creates,
+                    "ALTER TABLE {key} ALTER COLUMN {} SET DEFAULT {default};",
+                    c.name
+                );
             }
         }
         if t.row_security {
@@ -222,7 +234,11 @@ pub fn correction_sql(from: &Schema, to: &Schema) -> String {
                     "-- REVIEW: the body of {key} differs; this restores the other version."
                 );
             }
-            w!(creates, "{};", f.definition.trim_end().trim_end_matches(';'));
+            w!(
+                creates,
+                "{};",
+                f.definition.trim_end().trim_end_matches(';')
+            );
         }
     }
 
@@ -255,7 +271,11 @@ pub fn correction_sql(from: &Schema, to: &Schema) -> String {
             let def = i
                 .definition
                 .replacen("CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1)
-                .replacen("CREATE UNIQUE INDEX ", "CREATE UNIQUE INDEX IF NOT EXISTS ", 1);
+                .replacen(
+                    "CREATE UNIQUE INDEX ",
+                    "CREATE UNIQUE INDEX IF NOT EXISTS ",
+                    1,
+                );
             w!(creates, "{def};");
         }
     }
@@ -274,7 +294,11 @@ pub fn correction_sql(from: &Schema, to: &Schema) -> String {
                 v.definition
             );
         } else {
-            w!(creates, "CREATE OR REPLACE VIEW {key} AS\n{};", v.definition);
+            w!(
+                creates,
+                "CREATE OR REPLACE VIEW {key} AS\n{};",
+                v.definition
+            );
         }
     }
     for (key, t) in &to.triggers {
@@ -310,7 +334,9 @@ pub fn correction_sql(from: &Schema, to: &Schema) -> String {
                     ["type", "collation", "not null", "default"].contains(&a)
                 }
                 (ObjectKind::Table, Some(a)) => a == "row level security",
-                (ObjectKind::Index, Some(a)) => a == "definition" || a == "table",
+                (ObjectKind::Index, Some(a)) => {
+                    ["definition", "table", "method", "unique", "predicate"].contains(&a)
+                }
                 (ObjectKind::Function | ObjectKind::Procedure, Some(a)) => a == "body",
                 (_, Some(a)) => a == "definition" || a == "materialized",
             };
@@ -321,7 +347,11 @@ pub fn correction_sql(from: &Schema, to: &Schema) -> String {
     for (key, t) in &from.tables {
         if let Some(other) = to.tables.get(key) {
             if t.row_security != other.row_security {
-                let verb = if other.row_security { "ENABLE" } else { "DISABLE" };
+                let verb = if other.row_security {
+                    "ENABLE"
+                } else {
+                    "DISABLE"
+                };
                 w!(creates, "ALTER TABLE {key} {verb} ROW LEVEL SECURITY;");
             }
         }
@@ -382,7 +412,11 @@ fn columns_sql(
                     c.name
                 ));
             }
-            w!(creates, "ALTER TABLE {key} ADD COLUMN IF NOT EXISTS {};", column_definition(c));
+            w!(
+                creates,
+                "ALTER TABLE {key} ADD COLUMN IF NOT EXISTS {};",
+                column_definition(c)
+            );
             continue;
         };
         let name = &c.name;
@@ -401,16 +435,25 @@ fn columns_sql(
         if old.default != c.default && c.generated.is_none() && c.identity.is_none() {
             match &c.default {
                 Some(d) => {
-                    w!(creates, "ALTER TABLE {key} ALTER COLUMN {name} SET DEFAULT {d};");
+                    w!(
+                        creates,
+                        "ALTER TABLE {key} ALTER COLUMN {name} SET DEFAULT {d};"
+                    );
                 }
                 None => {
-                    w!(creates, "ALTER TABLE {key} ALTER COLUMN {name} DROP DEFAULT;");
+                    w!(
+                        creates,
+                        "ALTER TABLE {key} ALTER COLUMN {name} DROP DEFAULT;"
+                    );
                 }
             }
         }
         if old.not_null != c.not_null {
             let verb = if c.not_null { "SET" } else { "DROP" };
-            w!(creates, "ALTER TABLE {key} ALTER COLUMN {name} {verb} NOT NULL;");
+            w!(
+                creates,
+                "ALTER TABLE {key} ALTER COLUMN {name} {verb} NOT NULL;"
+            );
         }
     }
 }
@@ -495,12 +538,26 @@ mod tests {
             "SELECT 2",
         );
         let sql = correction_sql(&actual, &expected);
-        assert!(sql.contains("ALTER TABLE public.users DROP COLUMN IF EXISTS nickname;"), "{sql}");
-        assert!(sql.contains("CREATE INDEX IF NOT EXISTS users_email_idx ON public.users USING btree (email);"), "{sql}");
+        assert!(
+            sql.contains("ALTER TABLE public.users DROP COLUMN IF EXISTS nickname;"),
+            "{sql}"
+        );
+        assert!(
+            sql.contains(
+                "CREATE INDEX IF NOT EXISTS users_email_idx ON public.users USING btree (email);"
+            ),
+            "{sql}"
+        );
         assert!(sql.contains("$function$SELECT 1$function$;"), "{sql}");
         let back = correction_sql(&expected, &actual);
-        assert!(back.contains("ADD COLUMN IF NOT EXISTS nickname text;"), "{back}");
-        assert!(back.contains("DROP INDEX IF EXISTS public.users_email_idx;"), "{back}");
+        assert!(
+            back.contains("ADD COLUMN IF NOT EXISTS nickname text;"),
+            "{back}"
+        );
+        assert!(
+            back.contains("DROP INDEX IF EXISTS public.users_email_idx;"),
+            "{back}"
+        );
         assert_eq!(correction_sql(&actual, &actual), "");
     }
 }

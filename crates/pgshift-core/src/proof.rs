@@ -184,8 +184,8 @@ pub fn prove(
 ) -> Result<ProofReport, Error> {
     let notices = NoticeQueue::default();
     let sink = notices.clone();
-    let mut client = scratch
-        .connect_with_notices(&options.application_name, move |n| sink.push(n))?;
+    let mut client =
+        scratch.connect_with_notices(&options.application_name, move |n| sink.push(n))?;
     client
         .batch_execute(&session_settings(options))
         .map_err(Error::Session)?;
@@ -273,7 +273,14 @@ impl Prover<'_> {
         )
     }
 
-    fn find(&mut self, version: &Version, check: Check, file: &str, message: String, change: Option<Change>) {
+    fn find(
+        &mut self,
+        version: &Version,
+        check: Check,
+        file: &str,
+        message: String,
+        change: Option<Change>,
+    ) {
         self.report.findings.push(Finding {
             version: Some(version.clone()),
             check,
@@ -298,9 +305,9 @@ impl Prover<'_> {
             checks: Vec::new(),
         };
         let record = |proof: &mut MigrationProof,
-                          observer: &mut dyn FnMut(ProofEvent<'_>),
-                          check: Check,
-                          outcome: Outcome| {
+                      observer: &mut dyn FnMut(ProofEvent<'_>),
+                      check: Check,
+                      outcome: Outcome| {
             proof.checks.push((check, outcome));
             observer(ProofEvent::Checked { check, outcome });
         };
@@ -419,7 +426,13 @@ impl Prover<'_> {
                 ),
                 other => format!("{rollback_file} does not restore {other}"),
             };
-            self.find(version, Check::Rollback, &rollback_file, message, Some(change));
+            self.find(
+                version,
+                Check::Rollback,
+                &rollback_file,
+                message,
+                Some(change),
+            );
         }
         record(
             &mut proof,
@@ -479,7 +492,8 @@ impl Prover<'_> {
         let file = file_name(path);
         let source = crate::migration::read_source(path)
             .map_err(|e| Error::Load(crate::migration::LoadErrors(vec![e])))?;
-        let header = Header::parse(&source).map_err(|e| Error::Load(crate::migration::LoadErrors(vec![e])))?;
+        let header = Header::parse(&source)
+            .map_err(|e| Error::Load(crate::migration::LoadErrors(vec![e])))?;
         let mode = if header.no_transaction {
             TransactionMode::NoTransaction
         } else {
@@ -581,4 +595,3 @@ fn row_counts(client: &mut Client, schema: &Schema) -> Result<BTreeMap<String, i
         })
         .collect())
 }
-

@@ -25,7 +25,8 @@ pub fn run(settings: &Settings, args: &DriftArgs, out: &mut Output) -> Result<Ex
         scratch.connection(),
         &settings.run,
         &mut |event| match event {
-            pgshift_core::executor::Event::Notice { notice, .. } if notice.severity != "WARNING" => {}
+            pgshift_core::executor::Event::Notice { notice, .. }
+                if notice.severity != "WARNING" => {}
             other => show_progress(out, Progress::Exec(other)),
         },
     );
@@ -55,7 +56,12 @@ pub fn run(settings: &Settings, args: &DriftArgs, out: &mut Output) -> Result<Ex
     }
 
     let correction = if args.write_correction && !drift.changes.is_empty() {
-        Some(write_correction(settings, &set, &drift, &target.redacted())?)
+        Some(write_correction(
+            settings,
+            &set,
+            &drift,
+            &target.redacted(),
+        )?)
     } else {
         None
     };
@@ -92,7 +98,10 @@ pub fn run(settings: &Settings, args: &DriftArgs, out: &mut Output) -> Result<Ex
                     out.paint(Style::Error, "-"),
                     format!("{object} is in the migrations but missing from the database"),
                 ),
-                other => (out.paint(Style::Warn, "~"), format!("{other} (migrations → database)")),
+                other => (
+                    out.paint(Style::Warn, "~"),
+                    format!("{other} (migrations → database)"),
+                ),
             };
             out.line(format!("{mark} {text}"));
         }
@@ -163,10 +172,7 @@ fn write_correction(
     // rollback has nothing to undo there: it is empty, and `pgshift test`
     // proves the pair like any other. The statements that would recreate
     // the drifted state are kept, commented out, for the drifted database.
-    let commented: String = back
-        .lines()
-        .map(|l| format!("-- {l}\n"))
-        .collect();
+    let commented: String = back.lines().map(|l| format!("-- {l}\n")).collect();
     let rollback_text = format!(
         "{}-- Nothing to undo: the correction only removes what was done by hand, and on a\n\
          -- database built by the migrations alone it changes nothing. To put the drifted\n\
@@ -182,7 +188,10 @@ fn write_correction(
         if path.exists() {
             return Err(Failure::new(
                 ExitStatus::Validation,
-                Problem::error(format!("{} already exists; not overwriting it", path.display())),
+                Problem::error(format!(
+                    "{} already exists; not overwriting it",
+                    path.display()
+                )),
             ));
         }
         std::fs::write(path, text).map_err(|e| {

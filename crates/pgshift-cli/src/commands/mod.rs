@@ -235,7 +235,10 @@ fn scratch_server(
         None => ScratchServer::dev(&settings.project_dir),
     };
     let server = server.map_err(|e| {
-        Failure::new(ExitStatus::Connection, Problem::error(e.to_string()).with_code("scratch"))
+        Failure::new(
+            ExitStatus::Connection,
+            Problem::error(e.to_string()).with_code("scratch"),
+        )
     })?;
     if let Ok(dropped) = server.sweep_stale() {
         for name in dropped {

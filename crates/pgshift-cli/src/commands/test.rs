@@ -80,7 +80,10 @@ pub fn run(settings: &Settings, args: &TestArgs, out: &mut Output) -> Result<Exi
     }
 
     for warning in &report.warnings {
-        out.diagnostic(format!("{} {warning}\n", out.paint(Style::Warn, "warning:")));
+        out.diagnostic(format!(
+            "{} {warning}\n",
+            out.paint(Style::Warn, "warning:")
+        ));
     }
     for finding in &report.findings {
         let at = match &finding.version {

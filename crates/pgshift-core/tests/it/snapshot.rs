@@ -379,7 +379,49 @@ differs_in!(
     T,
     "CREATE INDEX i ON users (n);",
     "CREATE INDEX i ON users (n) WHERE n > 0;",
-    "index i: definition differs"
+    "index i: predicate (none) → (n > 0)"
+);
+differs_in!(
+    an_index_method,
+    T,
+    "CREATE INDEX i ON users (n);",
+    "CREATE INDEX i ON users USING hash (n);",
+    "index i: method btree → hash"
+);
+differs_in!(
+    an_index_uniqueness,
+    T,
+    "CREATE INDEX i ON users (n);",
+    "CREATE UNIQUE INDEX i ON users (n);",
+    "index i: unique no → yes"
+);
+differs_in!(
+    a_column,
+    T,
+    "",
+    "ALTER TABLE users ADD COLUMN nickname text;",
+    "added column users.nickname"
+);
+differs_in!(
+    a_domain_default,
+    "",
+    "CREATE DOMAIN d AS int DEFAULT 1;",
+    "CREATE DOMAIN d AS int DEFAULT 2;",
+    "domain d: default 1 → 2"
+);
+differs_in!(
+    forced_row_level_security,
+    T,
+    "",
+    "ALTER TABLE users FORCE ROW LEVEL SECURITY;",
+    "table users: force row level security no → yes"
+);
+differs_in!(
+    a_trigger_function_body,
+    "CREATE TABLE t (a int);",
+    "CREATE FUNCTION tf() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END';",
+    "CREATE FUNCTION tf() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN OLD; END';",
+    "function tf(): body differs"
 );
 differs_in!(
     a_view,
