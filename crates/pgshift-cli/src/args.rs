@@ -356,6 +356,10 @@ pub struct DumpArgs {
     /// Include the tracking tables (schema_migrations and its _progress table)
     #[arg(long)]
     pub include_tracking: bool,
+    /// Include owners and grants (ALTER … OWNER TO, GRANT); the roles must exist
+    /// where the SQL is loaded
+    #[arg(long)]
+    pub include_privileges: bool,
 }
 
 /// What `pgshift dump` prints.
@@ -378,6 +382,9 @@ pub struct DiffArgs {
     /// Include the tracking tables in the comparison
     #[arg(long)]
     pub include_tracking: bool,
+    /// Compare owners and grants too
+    #[arg(long)]
+    pub include_privileges: bool,
 }
 
 /// Where scratch databases go.

@@ -400,6 +400,16 @@ pub fn diff(a: &Schema, b: &Schema) -> Vec<Change> {
             ]
         },
     );
+    // Owners and grants of objects in both (an added or removed object is
+    // reported as such already).
+    let both = |x: &Schema, y: &Schema| -> BTreeMap<String, crate::snapshot::Privileges> {
+        x.privileges
+            .iter()
+            .filter(|(k, _)| y.privileges.contains_key(*k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    };
+    let privileges = (both(a, b), both(b, a));
     objects(
         &mut out,
         &a.triggers,
@@ -409,6 +419,29 @@ pub fn diff(a: &Schema, b: &Schema) -> Vec<Change> {
             vec![
                 ("definition", Some(t.definition.clone())),
                 ("comment", t.comment.clone()),
+            ]
+        },
+    );
+    objects(
+        &mut out,
+        &privileges.0,
+        &privileges.1,
+        |p| match p.kind.as_str() {
+            "schema" => ObjectKind::Schema,
+            "enum" => ObjectKind::Enum,
+            "domain" => ObjectKind::Domain,
+            "type" => ObjectKind::CompositeType,
+            "sequence" => ObjectKind::Sequence,
+            "view" => ObjectKind::View,
+            "materialized view" => ObjectKind::MaterializedView,
+            "function" => ObjectKind::Function,
+            "procedure" => ObjectKind::Procedure,
+            _ => ObjectKind::Table,
+        },
+        |p| {
+            vec![
+                ("owner", Some(p.owner.clone())),
+                ("grants", list(&p.grants)),
             ]
         },
     );

@@ -110,6 +110,7 @@ pub fn detect(
     let snapshot_options = SnapshotOptions {
         tracking: table.clone(),
         include_tracking: false,
+        include_privileges: false,
     };
     let expected = snapshot(&mut client, &snapshot_options)?;
     let actual = snapshot(&mut target_client, &snapshot_options)?;

@@ -193,6 +193,7 @@ pub fn prove(
     let snapshot_options = SnapshotOptions {
         tracking: table.clone(),
         include_tracking: false,
+        include_privileges: false,
     };
     let mut p = Prover {
         set,

@@ -542,3 +542,70 @@ fn timing_of_a_2000_table_snapshot_against_pg_dump() {
     );
     assert_eq!(schema.tables.len(), 2000);
 }
+
+/// A snapshot with owners and grants.
+fn take_with_privileges(db: &TestDb) -> Schema {
+    let options = SnapshotOptions {
+        include_privileges: true,
+        ..SnapshotOptions::default()
+    };
+    snapshot(&mut db.client(), &options).expect("snapshot")
+}
+
+#[test]
+fn privileges_are_compared_and_dumped_only_when_asked_for() {
+    let Some(a) = test_db_or_skip!() else { return };
+    let Some(b) = test_db_or_skip!() else { return };
+    let Some(c) = test_db_or_skip!() else { return };
+    // Roles are cluster-wide: one per test process.
+    let role = format!("pgshift_reader_{}", std::process::id());
+    let mut admin =
+        postgres::Client::connect(&pgshift_test_support::admin_url(), postgres::NoTls).unwrap();
+    let _ = admin.batch_execute(&format!("CREATE ROLE {role}"));
+    let base = "CREATE SCHEMA app; CREATE TABLE app.users (id int, email text); \
+                CREATE SEQUENCE app.s; CREATE VIEW app.v AS SELECT id FROM app.users; \
+                CREATE FUNCTION app.f() RETURNS int LANGUAGE sql AS 'SELECT 1'; \
+                CREATE TYPE app.mood AS ENUM ('a');";
+    a.client().batch_execute(base).unwrap();
+    b.client().batch_execute(base).unwrap();
+    a.client()
+        .batch_execute(&format!(
+            "GRANT USAGE ON SCHEMA app TO {role}; GRANT SELECT, UPDATE ON app.users TO {role}; \
+             GRANT SELECT ON app.v TO {role} WITH GRANT OPTION; GRANT USAGE ON SEQUENCE app.s TO {role}; \
+             REVOKE EXECUTE ON FUNCTION app.f() FROM PUBLIC; GRANT EXECUTE ON FUNCTION app.f() TO {role}; \
+             ALTER TYPE app.mood OWNER TO {role};"
+        ))
+        .unwrap();
+
+    // Left out by default.
+    assert_eq!(render(&diff(&take(&a), &take(&b))), "");
+    assert!(take(&a).privileges.is_empty());
+
+    let (pa, pb) = (take_with_privileges(&a), take_with_privileges(&b));
+    assert_eq!(
+        pa.privileges["app.users"].grants,
+        [format!("SELECT TO {role}"), format!("UPDATE TO {role}")]
+    );
+    assert_eq!(pb.privileges["app.f()"].grants, ["EXECUTE TO PUBLIC"]);
+    assert_eq!(pb.privileges["app.mood"].grants, ["USAGE TO PUBLIC"]);
+    let text = render(&diff(&pb, &pa));
+    for expected in [
+        format!("enum app.mood: owner postgres → {role}"),
+        format!("table app.users: grants (none) → SELECT TO {role}, UPDATE TO {role}"),
+        format!("view app.v: grants (none) → SELECT TO {role} WITH GRANT OPTION"),
+        format!("function app.f(): grants EXECUTE TO PUBLIC → EXECUTE TO {role}"),
+        format!("schema app: grants (none) → USAGE TO {role}"),
+        format!("sequence app.s: grants (none) → USAGE TO {role}"),
+    ] {
+        assert!(text.contains(&expected), "expected {expected:?} in\n{text}");
+    }
+
+    // The SQL form recreates them.
+    let sql = pa.to_sql();
+    c.client()
+        .batch_execute(&sql)
+        .unwrap_or_else(|e| panic!("apply dump: {:?}\n{sql}", e.as_db_error()));
+    let recreated = take_with_privileges(&c);
+    assert_eq!(render(&diff(&pa, &recreated)), "");
+    assert_eq!(pa, recreated);
+}
