@@ -48,6 +48,13 @@ pub fn run(cli: Cli, out: &mut Output) -> ExitStatus {
             Command::Test(args) => test::run(&settings, &args, out),
             Command::Drift(args) => drift::run(&settings, &args, out),
         });
+    // Interrupted: the handler is dropping the scratch databases (which may
+    // be what made this command fail) and exits 130; wait for it.
+    if INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst) {
+        loop {
+            std::thread::park();
+        }
+    }
     match result {
         Ok(status) => status,
         Err(failure) => {
@@ -276,11 +283,14 @@ fn create_scratch(
 /// On SIGINT/SIGTERM: drop this process's scratch databases, then exit
 /// 130 (a signal's default action would skip the destructors that drop
 /// them).
+static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 fn install_interrupt_handler() {
     use std::sync::Once;
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         let _ = ctrlc::set_handler(|| {
+            INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
             let dropped = pgshift_core::scratch::drop_active();
             #[allow(clippy::print_stderr)]
             {

@@ -389,3 +389,19 @@ fn drift_finds_hand_made_changes_and_writes_a_correction() {
     drift(&project, &db, &[]).assert_code(0);
     scratch_cmd(&project, &["test"]).assert_code(0);
 }
+
+#[test]
+fn drift_needs_the_files_of_applied_migrations() {
+    let Some(db) = test_db_or_skip!() else { return };
+    let project = drift_project(&db);
+    project.remove("001_app.sql");
+    project.remove("rollback_001.sql");
+    let run = drift(&project, &db, &[]);
+    run.assert_code(3);
+    assert!(
+        run.stderr.contains("applied migration(s) 001 have no file"),
+        "{}",
+        run.all()
+    );
+    assert_dropped(&db, &run);
+}
