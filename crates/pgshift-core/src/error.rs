@@ -29,6 +29,12 @@ pub enum Error {
     /// A migration failed.
     #[error(transparent)]
     Exec(#[from] Box<ExecFailure>),
+    /// A schema snapshot could not be read.
+    #[error(transparent)]
+    Snapshot(#[from] crate::snapshot::SnapshotError),
+    /// A scratch database could not be created.
+    #[error(transparent)]
+    Scratch(#[from] crate::scratch::ScratchError),
     /// Setting up the session failed (e.g. a bad `lock_timeout`).
     #[error("cannot set up the session: {}", db_message(.0))]
     Session(#[source] postgres::Error),

@@ -9,6 +9,10 @@
 //! - [`migrator`]: the operations, each one call (status, up, rollback).
 //! - [`connect`]: where to connect, and opening sessions.
 //! - [`lint`]: static checks of migration files (`pgshift lint`).
+//! - [`snapshot`] and [`diff`]: schema models read from the catalogs, and
+//!   their differences.
+//! - [`scratch`]: throwaway databases; [`proof`] (`pgshift test`) and
+//!   [`drift`] (`pgshift drift`) run migrations on them.
 //!
 //! The CLI crate turns these values into text; this crate never prints.
 #![warn(missing_docs)]
@@ -20,6 +24,7 @@ pub mod connect;
 pub mod destructive;
 pub mod dev;
 pub mod diff;
+pub mod drift;
 pub mod error;
 pub mod executor;
 pub mod history;
@@ -29,6 +34,8 @@ pub mod migration;
 pub mod migrator;
 pub mod plan;
 pub mod preview;
+pub mod proof;
+pub mod scratch;
 pub mod script;
 pub mod snapshot;
 pub mod source;

@@ -68,6 +68,14 @@ impl From<Error> for Failure {
                 Problem::error(Error::Session(e).to_string())
                     .with_help("check --lock-timeout and --statement-timeout"),
             ),
+            Error::Snapshot(e) => Failure::new(
+                ExitStatus::Connection,
+                Problem::error(e.to_string()).with_code("snapshot"),
+            ),
+            Error::Scratch(e) => Failure::new(
+                ExitStatus::Connection,
+                Problem::error(e.to_string()).with_code("scratch"),
+            ),
             other => Failure::new(ExitStatus::Internal, Problem::error(other.to_string())),
         }
     }

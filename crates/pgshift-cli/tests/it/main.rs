@@ -10,6 +10,7 @@ mod lint_rules;
 mod lock;
 mod migration_scripts;
 mod no_transaction;
+mod proof;
 mod rollback;
 mod up;
 mod validation;
