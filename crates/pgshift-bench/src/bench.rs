@@ -495,7 +495,7 @@ fn resolve_psql(given: Option<&Path>) -> PathBuf {
 }
 
 /// The first line of `program --version`.
-fn version_of(program: &OsStr) -> Result<String> {
+pub fn version_of(program: &OsStr) -> Result<String> {
     let output = Command::new(program)
         .arg("--version")
         .output()
@@ -513,6 +513,6 @@ fn version_of(program: &OsStr) -> Result<String> {
         .to_string())
 }
 
-fn progress(text: &str) {
+pub fn progress(text: &str) {
     eprintln!("pgshift-bench: {text}");
 }

@@ -1,7 +1,8 @@
 //! `pgshift-bench`: how fast `pgshift up` applies many small migrations,
-//! measured against what `psql` needs to run the same SQL; with `--lint`,
-//! how fast `pgshift lint` checks a folder of 100-line migrations (see
-//! [`lint`]).
+//! measured against what `psql` needs to run the same SQL; with
+//! `--snapshot`, how fast `pgshift dump` reads a 2,000-table schema against
+//! `pg_dump --schema-only` (see [`snapshot`]); with `--lint`, how fast
+//! `pgshift lint` checks a folder of 100-line migrations (see [`lint`]).
 //!
 //! # What is measured
 //!
@@ -82,6 +83,7 @@ mod bench;
 mod lint;
 mod measure;
 mod report;
+mod snapshot;
 mod stats;
 mod workload;
 
@@ -97,7 +99,8 @@ use std::process::ExitCode;
 #[command(after_help = "Examples:
   cargo run --release -p pgshift-bench     builds pgshift, then measures it
   target/release/pgshift-bench --json      measures target/release/pgshift as built
-  cargo run --release -p pgshift-bench -- --lint   pgshift lint on 1,000 migrations of 100 lines")]
+  cargo run --release -p pgshift-bench -- --snapshot   2,000-table snapshot against pg_dump
+  cargo run --release -p pgshift-bench -- --lint       pgshift lint on 1,000 migrations of 100 lines")]
 pub struct Args {
     /// Migrations to generate (each a table, an index and a row)
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=9999))]
@@ -134,6 +137,15 @@ pub struct Args {
     #[arg(long, value_name = "DIR")]
     pub tmpdir: Option<PathBuf>,
 
+    /// Instead: time a schema snapshot (`pgshift dump`) of a generated schema
+    /// against `pg_dump --schema-only` on the same database
+    #[arg(long, conflicts_with = "lint")]
+    pub snapshot: bool,
+
+    /// Tables in the generated schema of --snapshot
+    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub tables: u32,
+
     /// Instead: time `pgshift lint` on a folder of --migrations generated
     /// migrations of about 100 lines each (no database)
     #[arg(long)]
@@ -150,30 +162,31 @@ fn main() -> ExitCode {
         return measure::wrapper_main(&raw[2..]);
     }
     let args = Args::parse();
-    if args.lint {
-        let result =
-            bench::resolve_pgshift(args.pgshift.as_deref()).and_then(|p| lint::run(&args, p));
-        return match result {
-            Ok(results) => {
-                if args.json {
-                    println!("{}", lint::json(&results));
-                } else {
-                    print!("{}", lint::text(&results));
-                }
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("pgshift-bench: error: {e:#}");
-                ExitCode::FAILURE
-            }
-        };
+    let pgshift = || bench::resolve_pgshift(args.pgshift.as_deref());
+    if args.snapshot {
+        let results = pgshift().and_then(|p| snapshot::run(&args, p));
+        return finish(results, args.json, snapshot::json, snapshot::text);
     }
-    match bench::run(&args) {
+    if args.lint {
+        let results = pgshift().and_then(|p| lint::run(&args, p));
+        return finish(results, args.json, lint::json, lint::text);
+    }
+    finish(bench::run(&args), args.json, report::json, report::text)
+}
+
+/// Prints a benchmark's report, as JSON or text, or its error.
+fn finish<R>(
+    results: anyhow::Result<R>,
+    json: bool,
+    as_json: fn(&R) -> serde_json::Value,
+    as_text: fn(&R) -> String,
+) -> ExitCode {
+    match results {
         Ok(results) => {
-            if args.json {
-                println!("{}", report::json(&results));
+            if json {
+                println!("{}", as_json(&results));
             } else {
-                print!("{}", report::text(&results));
+                print!("{}", as_text(&results));
             }
             ExitCode::SUCCESS
         }

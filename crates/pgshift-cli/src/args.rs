@@ -182,6 +182,32 @@ Exit 7 when an error-level finding remains.")]
   pgshift diff \"$(pgshift dev url)\" \"$DATABASE_URL\" --json")]
     Diff(DiffArgs),
 
+    /// Prove every migration on a scratch database: apply, idempotent re-run, exact
+    /// rollback, re-apply; then seed_data.sql twice
+    #[command(after_help = "Examples:
+  pgshift test                          on a scratch database of the local development cluster
+  pgshift test --dev-url postgresql://ci@localhost/postgres
+  pgshift test --json
+
+For each migration, in order, on one scratch database: snapshot S0; apply (tracking row
+included) -> S1; run the same file again outside tracking (must succeed and leave S1);
+run rollback_NNN.sql (must give S0 exactly); apply again (must give S1). Then seed_data.sql
+twice (same row counts). The scratch database is dropped at the end, on failure and on
+Ctrl-C. Exit 7 when a check fails, 1 when a migration or rollback itself fails.")]
+    Test(TestArgs),
+
+    /// Compare the database with the schema its applied migrations build; exit 7 on drift
+    #[command(after_help = "Examples:
+  pgshift drift                         replay applied migrations on a scratch database, compare
+  pgshift drift --json
+  pgshift drift --write-correction      also write NNN_drift_correction.sql and its rollback
+
+The expected schema is built by replaying the migrations recorded in the tracking table,
+from their files, on a scratch database (local development cluster, or --dev-url). The
+correction migration makes the database match its migrations again; it is marked
+`-- REVIEW:` and must be read before it is applied.")]
+    Drift(DriftArgs),
+
     /// Manage the local development database under .pgshift/
     #[command(
         subcommand,
@@ -395,6 +421,10 @@ pub struct DumpArgs {
     /// Include the tracking tables (schema_migrations and its _progress table)
     #[arg(long)]
     pub include_tracking: bool,
+    /// Include owners and grants (ALTER … OWNER TO, GRANT); the roles must exist
+    /// where the SQL is loaded
+    #[arg(long)]
+    pub include_privileges: bool,
 }
 
 /// What `pgshift dump` prints.
@@ -417,6 +447,34 @@ pub struct DiffArgs {
     /// Include the tracking tables in the comparison
     #[arg(long)]
     pub include_tracking: bool,
+    /// Compare owners and grants too
+    #[arg(long)]
+    pub include_privileges: bool,
+}
+
+/// Where scratch databases go.
+#[derive(Debug, Args)]
+pub struct ScratchArgs {
+    /// Server for scratch databases, as a URL to a database pgshift may run
+    /// CREATE DATABASE from [env: PGSHIFT_DEV_URL] [default: the local development
+    /// cluster]
+    #[arg(long, value_name = "URL")]
+    pub dev_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    #[command(flatten)]
+    pub scratch: ScratchArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DriftArgs {
+    #[command(flatten)]
+    pub scratch: ScratchArgs,
+    /// Write a suggested correction migration (next number) and its rollback
+    #[arg(long)]
+    pub write_correction: bool,
 }
 
 /// `--backup` and `--no-checks`, shared by `up`, `rollback` and `redo`.

@@ -35,15 +35,7 @@ impl DevDatabase {
     /// Starts the cluster if needed (creating it the first time), creates
     /// the database if missing, and returns how to connect.
     pub fn ensure(&self) -> Result<ConnectionSettings, DevError> {
-        let running = self.cluster()?.ensure_running()?;
-        // The dev cluster trusts local connections: nothing from the
-        // environment (PGPASSWORD, PGSSLMODE, …) applies to it.
-        let env = Environment::empty();
-        let admin = ConnectionSettings::from_url(
-            &format!("{}?sslmode=disable", running.url("postgres")),
-            Origin::LocalDev,
-            &env,
-        )?;
+        let admin = self.admin()?;
         let mut client = admin.connect("pgshift")?;
         let exists: bool = client
             .query_one(
@@ -62,8 +54,19 @@ impl DevDatabase {
                 }
             }
         }
+        Ok(admin.with_database(DEV_DATABASE))
+    }
+
+    /// Starts the cluster if needed and returns how to connect to its
+    /// `postgres` maintenance database, as the cluster's superuser: where
+    /// scratch databases ([`crate::scratch`]) are created and dropped.
+    pub fn admin(&self) -> Result<ConnectionSettings, DevError> {
+        let running = self.cluster()?.ensure_running()?;
+        // The dev cluster trusts local connections: nothing from the
+        // environment (PGPASSWORD, PGSSLMODE, …) applies to it.
+        let env = Environment::empty();
         Ok(ConnectionSettings::from_url(
-            &format!("{}?sslmode=disable", running.url(DEV_DATABASE)),
+            &format!("{}?sslmode=disable", running.url("postgres")),
             Origin::LocalDev,
             &env,
         )?)

@@ -325,6 +325,7 @@ pub fn diff(a: &Schema, b: &Schema) -> Vec<Change> {
             },
         );
     }
+    let first_index = out.len();
     objects(
         &mut out,
         &a.indexes,
@@ -333,11 +334,35 @@ pub fn diff(a: &Schema, b: &Schema) -> Vec<Change> {
         |i| {
             vec![
                 ("table", Some(i.table.clone())),
+                ("method", Some(i.method.clone())),
+                ("unique", yes_no(i.unique)),
+                ("predicate", i.predicate.clone()),
                 ("definition", Some(i.definition.clone())),
                 ("comment", i.comment.clone()),
             ]
         },
     );
+    // The definition holds the other attributes: name it only when none of
+    // them says what differs (columns, expressions, options).
+    let named: BTreeSet<String> = out[first_index..]
+        .iter()
+        .filter_map(|c| match c {
+            Change::Changed {
+                object, attribute, ..
+            } if attribute != "definition" && attribute != "comment" => Some(object.name.clone()),
+            _ => None,
+        })
+        .collect();
+    let mut i = first_index;
+    while i < out.len() {
+        let redundant = matches!(&out[i], Change::Changed { object, attribute, .. }
+            if attribute == "definition" && named.contains(&object.name));
+        if redundant {
+            out.remove(i);
+        } else {
+            i += 1;
+        }
+    }
     objects(
         &mut out,
         &a.views,
@@ -375,6 +400,16 @@ pub fn diff(a: &Schema, b: &Schema) -> Vec<Change> {
             ]
         },
     );
+    // Owners and grants of objects in both (an added or removed object is
+    // reported as such already).
+    let both = |x: &Schema, y: &Schema| -> BTreeMap<String, crate::snapshot::Privileges> {
+        x.privileges
+            .iter()
+            .filter(|(k, _)| y.privileges.contains_key(*k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    };
+    let privileges = (both(a, b), both(b, a));
     objects(
         &mut out,
         &a.triggers,
@@ -384,6 +419,29 @@ pub fn diff(a: &Schema, b: &Schema) -> Vec<Change> {
             vec![
                 ("definition", Some(t.definition.clone())),
                 ("comment", t.comment.clone()),
+            ]
+        },
+    );
+    objects(
+        &mut out,
+        &privileges.0,
+        &privileges.1,
+        |p| match p.kind.as_str() {
+            "schema" => ObjectKind::Schema,
+            "enum" => ObjectKind::Enum,
+            "domain" => ObjectKind::Domain,
+            "type" => ObjectKind::CompositeType,
+            "sequence" => ObjectKind::Sequence,
+            "view" => ObjectKind::View,
+            "materialized view" => ObjectKind::MaterializedView,
+            "function" => ObjectKind::Function,
+            "procedure" => ObjectKind::Procedure,
+            _ => ObjectKind::Table,
+        },
+        |p| {
+            vec![
+                ("owner", Some(p.owner.clone())),
+                ("grants", list(&p.grants)),
             ]
         },
     );

@@ -41,6 +41,12 @@ pub enum Error {
     /// The rehearsal on a copy failed; the real database was not touched.
     #[error(transparent)]
     Rehearsal(#[from] Box<crate::rehearsal::RehearsalError>),
+    /// A schema snapshot could not be read.
+    #[error(transparent)]
+    Snapshot(#[from] crate::snapshot::SnapshotError),
+    /// A scratch database could not be created.
+    #[error(transparent)]
+    Scratch(#[from] crate::scratch::ScratchError),
     /// Setting up the session failed (e.g. a bad `lock_timeout`).
     #[error("cannot set up the session: {}", db_message(.0))]
     Session(#[source] postgres::Error),

@@ -497,6 +497,38 @@ impl<'c> Executor<'c> {
         Ok(report)
     }
 
+    /// Runs `script` (a migration's forward or rollback file, or a seed)
+    /// without touching the tracking tables or the audit trail: in one
+    /// transaction when `mode` is transactional, else statement by statement
+    /// in autocommit. What `pgshift test` uses to run a forward file a
+    /// second time and to load `seed_data.sql`.
+    pub fn run_untracked(
+        &mut self,
+        migration: &Migration,
+        script: &Script,
+        mode: TransactionMode,
+        direction: Direction,
+        observer: &mut dyn FnMut(Event<'_>),
+    ) -> Result<Duration, ExecError> {
+        match mode {
+            TransactionMode::Transactional => {
+                self.run_transactional(migration, script, direction, observer, |_, _| Ok(()))
+            }
+            TransactionMode::NoTransaction => {
+                let started = Instant::now();
+                self.run_statements(
+                    migration,
+                    script,
+                    direction,
+                    StartAt::Statement(0),
+                    observer,
+                    |_, _| Ok(()),
+                )?;
+                Ok(started.elapsed())
+            }
+        }
+    }
+
     /// One migration in one transaction, retried when the server is busy.
     fn run_transactional(
         &mut self,

@@ -12,6 +12,10 @@
 //! - [`backup`]: pg_dump backups and pg_restore restores; [`check`]: health
 //!   checks; [`rehearsal`]: `up` on a copy first; [`resolve`]: `repair`
 //!   and `accept`.
+//! - [`snapshot`] and [`diff`]: schema models read from the catalogs, and
+//!   their differences.
+//! - [`scratch`]: throwaway databases; [`proof`] (`pgshift test`) and
+//!   [`drift`] (`pgshift drift`) run migrations on them.
 //!
 //! The CLI crate turns these values into text; this crate never prints.
 #![warn(missing_docs)]
@@ -25,6 +29,7 @@ pub mod connect;
 pub mod destructive;
 pub mod dev;
 pub mod diff;
+pub mod drift;
 pub mod error;
 pub mod executor;
 pub mod history;
@@ -34,8 +39,10 @@ pub mod migration;
 pub mod migrator;
 pub mod plan;
 pub mod preview;
+pub mod proof;
 pub mod rehearsal;
 pub mod resolve;
+pub mod scratch;
 pub mod script;
 pub mod snapshot;
 pub mod source;

@@ -14,6 +14,7 @@ pub fn run(settings: &Settings, args: &DiffArgs, out: &mut Output) -> Result<Exi
     let options = SnapshotOptions {
         tracking: settings.table.clone(),
         include_tracking: args.include_tracking,
+        include_privileges: args.include_privileges,
     };
     let a = read(settings, &args.from, &options)?;
     let b = read(settings, &args.to, &options)?;

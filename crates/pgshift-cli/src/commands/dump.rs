@@ -18,6 +18,7 @@ pub fn run(settings: &Settings, args: &DumpArgs, out: &mut Output) -> Result<Exi
     let options = SnapshotOptions {
         tracking: settings.table.clone(),
         include_tracking: args.include_tracking,
+        include_privileges: args.include_privileges,
     };
     let schema = snapshot(&mut client, &options).map_err(snapshot_failure)?;
     if out.json || args.format == DumpFormat::Json {

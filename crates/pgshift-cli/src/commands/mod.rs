@@ -7,6 +7,7 @@ mod check;
 mod confirm;
 mod dev;
 mod diff;
+mod drift;
 mod dump;
 mod lint;
 mod log;
@@ -14,6 +15,7 @@ mod new;
 mod resolve;
 mod rollback;
 mod status;
+mod test;
 mod up;
 
 use crate::args::{Cli, Command};
@@ -51,7 +53,16 @@ pub fn run(cli: Cli, out: &mut Output) -> ExitStatus {
             Command::Check => check::run(&settings, out),
             Command::Repair(args) => resolve::repair(&settings, &args, out),
             Command::Accept(args) => resolve::accept(&settings, &args, out),
+            Command::Test(args) => test::run(&settings, &args, out),
+            Command::Drift(args) => drift::run(&settings, &args, out),
         });
+    // Interrupted: the handler is dropping the scratch databases (which may
+    // be what made this command fail) and exits 130; wait for it.
+    if INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst) {
+        loop {
+            std::thread::park();
+        }
+    }
     match result {
         Ok(status) => status,
         Err(failure) => {
@@ -220,4 +231,89 @@ fn show_progress(out: &mut Output, progress: Progress<'_>) {
         Progress::BackedUp { backup } => out.progress(backup::describe(backup)),
         _ => {}
     }
+}
+
+/// Where scratch databases go: `--dev-url` (or `PGSHIFT_DEV_URL`), else the
+/// local development cluster. Installs the Ctrl-C handler that drops them.
+fn scratch_server(
+    settings: &Settings,
+    args: &crate::args::ScratchArgs,
+    out: &mut Output,
+) -> Result<pgshift_core::scratch::ScratchServer, Failure> {
+    use pgshift_core::scratch::ScratchServer;
+    install_interrupt_handler();
+    let url = args
+        .dev_url
+        .clone()
+        .or_else(|| settings.env.get("PGSHIFT_DEV_URL").map(|(v, _)| v));
+    let server = match url {
+        Some(url) => ScratchServer::from_url(&url, &settings.env),
+        None => ScratchServer::dev(&settings.project_dir),
+    };
+    let server = server.map_err(|e| {
+        Failure::new(
+            ExitStatus::Connection,
+            Problem::error(e.to_string()).with_code("scratch"),
+        )
+    })?;
+    if let Ok(dropped) = server.sweep_stale() {
+        for name in dropped {
+            out.progress(format!(
+                "{} dropped stale scratch database {name} (its pgshift process is gone)",
+                out.paint(Style::Dim, "note:")
+            ));
+        }
+    }
+    Ok(server)
+}
+
+/// Creates a scratch database and says where.
+fn create_scratch(
+    server: &pgshift_core::scratch::ScratchServer,
+    out: &mut Output,
+) -> Result<pgshift_core::scratch::ScratchDb, Failure> {
+    let db = server.create().map_err(|e| {
+        Failure::new(
+            ExitStatus::Connection,
+            Problem::error(e.to_string())
+                .with_code("scratch")
+                .with_help("scratch databases need a role that may CREATE DATABASE; give another server with --dev-url"),
+        )
+    })?;
+    out.progress(format!(
+        "{} scratch database {} on {}",
+        out.paint(Style::Dim, "using"),
+        db.name(),
+        server.admin().redacted()
+    ));
+    Ok(db)
+}
+
+/// On SIGINT/SIGTERM: drop this process's scratch databases, then exit
+/// 130 (a signal's default action would skip the destructors that drop
+/// them).
+static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+fn install_interrupt_handler() {
+    use std::sync::Once;
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let _ = ctrlc::set_handler(|| {
+            INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
+            let dropped = pgshift_core::scratch::drop_active();
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!(
+                    "interrupted; dropped {} scratch database(s){}",
+                    dropped.len(),
+                    if dropped.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {}", dropped.join(", "))
+                    }
+                );
+            }
+            std::process::exit(130);
+        });
+    });
 }

@@ -81,6 +81,14 @@ impl From<Error> for Failure {
                 Failure::new(ExitStatus::Validation, Problem::error(e.to_string()))
             }
             Error::Rehearsal(e) => rehearsal_failure(*e),
+            Error::Snapshot(e) => Failure::new(
+                ExitStatus::Connection,
+                Problem::error(e.to_string()).with_code("snapshot"),
+            ),
+            Error::Scratch(e) => Failure::new(
+                ExitStatus::Connection,
+                Problem::error(e.to_string()).with_code("scratch"),
+            ),
             other => Failure::new(ExitStatus::Internal, Problem::error(other.to_string())),
         }
     }

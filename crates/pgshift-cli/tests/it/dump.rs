@@ -108,3 +108,36 @@ fn diff_of_an_unreachable_database_is_a_connection_error() {
     ]));
     run.assert_code(4);
 }
+
+#[test]
+fn privileges_count_only_with_the_flag() {
+    let Some(a) = test_db_or_skip!() else { return };
+    let Some(b) = test_db_or_skip!() else { return };
+    a.client().batch_execute(SCHEMA).unwrap();
+    b.client().batch_execute(SCHEMA).unwrap();
+    b.client()
+        .batch_execute("REVOKE EXECUTE ON FUNCTION user_count() FROM PUBLIC")
+        .unwrap();
+    let project = Project::new();
+    Run::of(project.bare().args(["diff", a.url(), b.url()])).assert_code(0);
+    let run = Run::of(
+        project
+            .bare()
+            .args(["diff", "--include-privileges", a.url(), b.url()]),
+    );
+    run.assert_code(7);
+    assert!(
+        run.stdout
+            .contains("~ function user_count(): grants EXECUTE TO PUBLIC → (none)"),
+        "{}",
+        run.all()
+    );
+    let dump = Run::of(project.cmd(&a).args(["dump", "--include-privileges"]));
+    dump.assert_code(0);
+    assert!(
+        dump.stdout
+            .contains("GRANT EXECUTE ON FUNCTION public.user_count() TO PUBLIC;"),
+        "{}",
+        dump.stdout
+    );
+}

@@ -12,6 +12,7 @@ mod lint_rules;
 mod lock;
 mod migration_scripts;
 mod no_transaction;
+mod proof;
 mod rehearse;
 mod resolve;
 mod rollback;

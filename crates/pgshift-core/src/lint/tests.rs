@@ -1,5 +1,6 @@
 //! Whole-folder checks: the project's own migrations, `pgshift new`'s
-//! templates, squawk's findings, and a timing of a large folder.
+//! templates, squawk's findings. The timing of a large folder is the
+//! benchmark's (`pgshift-bench --lint`).
 
 use super::test_utils::*;
 use super::{lint, LintOptions, Rule, Severity};
@@ -128,45 +129,6 @@ fn rule_names_round_trip() {
     }
     assert!("non-idempotant".parse::<Rule>().is_err());
     assert!("squawk/nope".parse::<Rule>().is_err());
-}
-
-/// `cargo test --release -p pgshift-core lint::tests::timing -- --ignored --nocapture`
-#[test]
-#[ignore = "timing, run by hand in release mode"]
-#[allow(clippy::print_stderr, reason = "a measurement for a person to read")]
-fn timing_a_thousand_migrations() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut body = String::from("-- Description: generated\nBEGIN;\n");
-    for i in 0..12 {
-        body.push_str(&format!(
-            "CREATE TABLE IF NOT EXISTS t{i} (\n    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n    \
-             name text NOT NULL,\n    created_at timestamptz NOT NULL DEFAULT now()\n);\n\
-             CREATE INDEX IF NOT EXISTS t{i}_name ON t{i} (name);\n\
-             INSERT INTO t{i} (name) VALUES ('a') ON CONFLICT DO NOTHING;\n"
-        ));
-    }
-    body.push_str("COMMIT;\n");
-    let rollback: String = (0..12)
-        .map(|i| format!("DROP TABLE IF EXISTS t{i};\n"))
-        .collect();
-    for n in 1..=1000 {
-        std::fs::write(dir.path().join(format!("{n:04}_m.sql")), &body).unwrap();
-        std::fs::write(dir.path().join(format!("rollback_{n:04}.sql")), &rollback).unwrap();
-    }
-    let lines = body.lines().count();
-    let start = std::time::Instant::now();
-    let set = MigrationSet::load(dir.path()).unwrap();
-    let loaded = start.elapsed();
-    let found = lint(&set, &LintOptions::default());
-    let total = start.elapsed();
-    eprintln!(
-        "1000 migrations of {lines} lines (+ rollbacks): load {loaded:?}, load+lint {total:?}, {} findings",
-        found.len()
-    );
-    let own = LintOptions::from_names(&[] as &[&str], &[], &["squawk"]).unwrap();
-    let start = std::time::Instant::now();
-    let _ = lint(&set, &own);
-    eprintln!("pgshift rules only: {:?}", start.elapsed());
 }
 
 #[test]

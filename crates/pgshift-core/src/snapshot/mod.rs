@@ -14,14 +14,18 @@
 //! compare it in `diff.rs`, and add a pair of databases that differ only in
 //! it to the integration tests (`tests/it/snapshot.rs`).
 //!
-//! Not covered yet: ownership and privileges, row-level security policies,
+//! Owners and grants are read only when asked for
+//! ([`SnapshotOptions::include_privileges`]); column privileges and default
+//! privileges (`ALTER DEFAULT PRIVILEGES`) are not covered.
+//!
+//! Not covered yet: row-level security policies,
 //! aggregates, range types, foreign tables and servers, publications,
 //! event triggers, rules other than views', statistics objects, per-column
 //! storage and statistics targets, and identity columns' sequence options.
 
 pub mod model;
 mod read;
-mod sql;
+pub(crate) mod sql;
 
 pub use model::*;
 
@@ -37,6 +41,8 @@ pub struct SnapshotOptions {
     pub tracking: TrackingTable,
     /// Include the tracking tables instead of leaving them out.
     pub include_tracking: bool,
+    /// Read owners and grants ([`Schema::privileges`]).
+    pub include_privileges: bool,
 }
 
 /// Why a snapshot could not be taken.

@@ -36,6 +36,26 @@ pub struct Schema {
     pub functions: BTreeMap<String, Function>,
     /// User triggers by `schema.table.trigger`.
     pub triggers: BTreeMap<String, Trigger>,
+    /// Owners and grants of schemas, types, sequences, tables, views and
+    /// routines, by the same key as the object's own map (unique across
+    /// kinds). Read only with `SnapshotOptions::include_privileges`.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub privileges: BTreeMap<String, Privileges>,
+}
+
+/// Who owns an object and what other roles may do with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Privileges {
+    /// `schema`, `enum`, `domain`, `type`, `sequence`, `table`, `view`,
+    /// `materialized view`, `function` or `procedure`.
+    pub kind: String,
+    /// The owning role (quoted as an identifier).
+    pub owner: String,
+    /// Privileges of roles other than the owner, one per privilege, as
+    /// `SELECT TO reader`, `EXECUTE TO PUBLIC` or `USAGE TO app WITH GRANT
+    /// OPTION`, sorted. Default privileges count as granted (a new
+    /// function's `EXECUTE TO PUBLIC`); the owner's own are left out.
+    pub grants: Vec<String>,
 }
 
 /// An installed extension.

@@ -119,7 +119,11 @@ pub(super) fn read(
         views: views(&mut r)?,
         functions: functions(&mut r)?,
         triggers: triggers(&mut r)?,
+        privileges: BTreeMap::new(),
     };
+    if options.include_privileges {
+        schema.privileges = privileges(&mut r)?;
+    }
     columns(&mut r, &mut schema.tables)?;
     constraints(&mut r, &mut schema.tables)?;
     // Nothing was changed; ending the transaction restores the search_path.
@@ -128,9 +132,29 @@ pub(super) fn read(
         source,
     })?;
 
+    if !schema.privileges.is_empty() {
+        let s = &schema;
+        let known = |key: &String| {
+            s.tables.contains_key(key)
+                || s.views.contains_key(key)
+                || s.sequences.contains_key(key)
+                || s.functions.contains_key(key)
+                || s.schemas.contains_key(key)
+                || s.types.contains_key(key)
+        };
+        let kept: BTreeMap<String, Privileges> = schema
+            .privileges
+            .iter()
+            .filter(|(k, _)| known(k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        schema.privileges = kept;
+    }
     if !options.include_tracking {
         schema.functions.remove(&guard);
+        schema.privileges.remove(&guard);
         for key in &tracking {
+            schema.privileges.remove(key);
             schema.tables.remove(key);
             schema.indexes.retain(|_, i| &i.table != key);
             schema.triggers.retain(|_, t| &t.table != key);
@@ -140,6 +164,10 @@ pub(super) fn read(
                     .as_deref()
                     .is_some_and(|owner| owner.starts_with(&prefix))
             });
+            let sequences = &schema.sequences;
+            schema
+                .privileges
+                .retain(|k, p| p.kind != "sequence" || sequences.contains_key(k));
         }
     }
     Ok(schema)
@@ -534,4 +562,78 @@ fn triggers(
             (row.get(0), t)
         })
         .collect())
+}
+
+/// `acl` (NULL: the kind's default, `acldefault(kind, owner)`) as sorted
+/// `PRIVILEGE TO grantee[ WITH GRANT OPTION]` items, the owner's left out.
+fn acl_items(acl: &str, kind: &str, owner: &str) -> String {
+    format!(
+        "ARRAY(SELECT a.privilege_type || ' TO ' || CASE WHEN a.grantee = 0 THEN 'PUBLIC' \
+         ELSE quote_ident(pg_get_userbyid(a.grantee)) END || CASE WHEN a.is_grantable \
+         THEN ' WITH GRANT OPTION' ELSE '' END \
+         FROM aclexplode(coalesce({acl}, acldefault({kind}, {owner}))) a \
+         WHERE a.grantee <> {owner} ORDER BY 1)"
+    )
+}
+
+fn privileges(
+    r: &mut Reader<'_, impl GenericClient>,
+) -> Result<BTreeMap<String, Privileges>, SnapshotError> {
+    let queries = [
+        format!(
+            "SELECT c.oid::regclass::text, CASE c.relkind WHEN 'S' THEN 'sequence' \
+             WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' ELSE 'table' END, \
+             quote_ident(pg_get_userbyid(c.relowner)), {} \
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S') AND {}",
+            acl_items(
+                "c.relacl",
+                "CASE WHEN c.relkind = 'S' THEN 's'::\"char\" ELSE 'r'::\"char\" END",
+                "c.relowner"
+            ),
+            user_relation("c", "n")
+        ),
+        format!(
+            "SELECT p.oid::regprocedure::text, CASE p.prokind WHEN 'p' THEN 'procedure' \
+             ELSE 'function' END, quote_ident(pg_get_userbyid(p.proowner)), {} \
+             FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
+             WHERE p.prokind IN ('f', 'p') AND {} AND {}",
+            acl_items("p.proacl", "'f'::\"char\"", "p.proowner"),
+            user_schema("n"),
+            not_extension_member("pg_proc", "p.oid")
+        ),
+        format!(
+            "SELECT quote_ident(n.nspname), 'schema', quote_ident(pg_get_userbyid(n.nspowner)), {} \
+             FROM pg_namespace n WHERE {} AND {}",
+            acl_items("n.nspacl", "'n'::\"char\"", "n.nspowner"),
+            user_schema("n"),
+            not_extension_member("pg_namespace", "n.oid")
+        ),
+        format!(
+            "SELECT format_type(t.oid, NULL), CASE t.typtype WHEN 'e' THEN 'enum' \
+             WHEN 'd' THEN 'domain' ELSE 'type' END, \
+             quote_ident(pg_get_userbyid(t.typowner)), {} \
+             FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace \
+             WHERE (t.typtype IN ('e', 'd') OR (t.typtype = 'c' AND \
+                    (SELECT c.relkind FROM pg_class c WHERE c.oid = t.typrelid) = 'c')) \
+             AND {} AND {}",
+            acl_items("t.typacl", "'T'::\"char\"", "t.typowner"),
+            user_schema("n"),
+            not_extension_member("pg_type", "t.oid")
+        ),
+    ];
+    let mut out = BTreeMap::new();
+    for sql in &queries {
+        for row in r.query("privileges", sql)? {
+            out.insert(
+                row.get::<_, String>(0),
+                Privileges {
+                    kind: row.get(1),
+                    owner: row.get(2),
+                    grants: row.get(3),
+                },
+            );
+        }
+    }
+    Ok(out)
 }

@@ -32,6 +32,36 @@ impl Schema {
     /// recreated; a materialized view is created with data (its tables are
     /// empty).
     pub fn to_sql(&self) -> String {
+        let mut out = self.objects_sql();
+        self.privileges_sql(&mut out);
+        out
+    }
+
+    /// Owners and grants, when the snapshot has them: the roles must exist.
+    fn privileges_sql(&self, out: &mut String) {
+        for (name, p) in &self.privileges {
+            let (alter, on) = match p.kind.as_str() {
+                "table" => ("TABLE", "TABLE"),
+                "view" => ("VIEW", "TABLE"),
+                "materialized view" => ("MATERIALIZED VIEW", "TABLE"),
+                "sequence" => ("SEQUENCE", "SEQUENCE"),
+                "function" => ("FUNCTION", "FUNCTION"),
+                "procedure" => ("PROCEDURE", "PROCEDURE"),
+                "schema" => ("SCHEMA", "SCHEMA"),
+                "domain" => ("DOMAIN", "DOMAIN"),
+                _ => ("TYPE", "TYPE"),
+            };
+            let _ = writeln!(out, "ALTER {alter} {name} OWNER TO {};", p.owner);
+            let _ = writeln!(out, "REVOKE ALL ON {on} {name} FROM PUBLIC;");
+            for grant in &p.grants {
+                if let Some((privilege, rest)) = grant.split_once(" TO ") {
+                    let _ = writeln!(out, "GRANT {privilege} ON {on} {name} TO {rest};");
+                }
+            }
+        }
+    }
+
+    fn objects_sql(&self) -> String {
         let mut out = String::new();
         // `writeln!` into a String cannot fail.
         macro_rules! w {
@@ -317,7 +347,7 @@ impl Schema {
     }
 }
 
-fn table_sql(name: &str, t: &Table) -> String {
+pub(crate) fn table_sql(name: &str, t: &Table) -> String {
     let unlogged = if t.unlogged { "UNLOGGED " } else { "" };
     let mut sql = format!("CREATE {unlogged}TABLE {name}");
     if let Some((parent, bound)) = &t.partition_of {
