@@ -104,6 +104,17 @@ impl ScratchServer {
     /// Creates a new, empty scratch database (after a best-effort sweep of
     /// stale ones).
     pub fn create(&self) -> Result<ScratchDb, ScratchError> {
+        self.create_from("template0")
+    }
+
+    /// Creates a scratch database as a copy of `database` with `CREATE
+    /// DATABASE … TEMPLATE`, which PostgreSQL refuses while other sessions
+    /// are connected to `database` (`up --rehearse`).
+    pub fn create_copy_of(&self, database: &str) -> Result<ScratchDb, ScratchError> {
+        self.create_from(database)
+    }
+
+    fn create_from(&self, template: &str) -> Result<ScratchDb, ScratchError> {
         let mut client = self.admin.connect("pgshift scratch")?;
         let _ = sweep(&mut client, &self.host);
         let pid = std::process::id();
@@ -116,8 +127,9 @@ impl ScratchServer {
         register(&name, &self.admin);
         let created = client
             .batch_execute(&format!(
-                "CREATE DATABASE {} TEMPLATE template0",
-                quote_ident(&name)
+                "CREATE DATABASE {} TEMPLATE {}",
+                quote_ident(&name),
+                quote_ident(template)
             ))
             .and_then(|()| {
                 client.batch_execute(&format!(

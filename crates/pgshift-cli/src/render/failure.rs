@@ -98,7 +98,7 @@ impl From<Error> for Failure {
 /// database was not touched.
 fn rehearsal_failure(e: RehearsalError) -> Failure {
     match e {
-        RehearsalError::Copy { .. } => Failure::new(
+        RehearsalError::Copy { .. } | RehearsalError::Scratch { .. } => Failure::new(
             ExitStatus::BackupFailed,
             Problem::error(e.to_string()).with_code("rehearsal"),
         ),

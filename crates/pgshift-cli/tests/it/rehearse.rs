@@ -22,15 +22,22 @@ fn project() -> Project {
     project
 }
 
-/// Rehearsal databases left on the server.
-fn leftovers(db: &TestDb) -> Vec<String> {
-    column(
-        db,
-        "SELECT datname FROM pg_database WHERE datname LIKE 'pgshift\\_rehearsal\\_%'",
-    )
-    .into_iter()
-    .filter(|name| name.contains(&db.name().replace('-', "_")))
-    .collect()
+/// The rehearsal copy a run names in its output, which must be gone.
+fn assert_copy_dropped(db: &TestDb, output: &str) {
+    let name = regex::Regex::new(r"pgshift_scratch_\d+_[0-9a-f]+")
+        .unwrap()
+        .find(output)
+        .unwrap_or_else(|| panic!("no copy named in {output}"))
+        .as_str()
+        .to_string();
+    assert_eq!(
+        column(
+            db,
+            &format!("SELECT count(*) FROM pg_database WHERE datname = '{name}'")
+        ),
+        ["0"],
+        "{name} was dropped"
+    );
 }
 
 fn schema_of(db: &TestDb) -> Vec<String> {
@@ -73,7 +80,7 @@ fn a_failing_migration_on_the_copy_leaves_the_real_database_untouched() {
         audit_before,
         "the failed attempt is recorded on the copy only"
     );
-    assert!(leftovers(&db).is_empty(), "{:?}", leftovers(&db));
+    assert_copy_dropped(&db, &run.stderr);
 }
 
 #[test]
@@ -104,7 +111,7 @@ fn a_failing_health_check_on_the_copy_stops_before_the_real_database() {
     );
     assert_eq!(applied_versions(&db), ["001"]);
     assert_eq!(column(&db, "SELECT count(*) FROM users"), ["0"]);
-    assert!(leftovers(&db).is_empty(), "{:?}", leftovers(&db));
+    assert_copy_dropped(&db, &run.stderr);
     drop(other);
 }
 
@@ -130,6 +137,6 @@ fn a_passing_rehearsal_then_migrates_the_real_database() {
     assert_eq!(json["applied"][0]["version"], "002");
     assert_eq!(applied_versions(&db), ["001", "002"]);
     assert!(schema_of(&db).contains(&"users.age".to_string()));
-    assert!(leftovers(&db).is_empty());
+    assert_copy_dropped(&db, json["rehearsal"]["copy"].as_str().unwrap());
     drop(other);
 }
