@@ -62,6 +62,10 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "N")]
     pub max_retries: Option<u32>,
 
+    /// Run migrations after SET ROLE NAME, with that role's rights [env: PGSHIFT_ROLE]
+    #[arg(long, global = true, value_name = "NAME")]
+    pub role: Option<String>,
+
     /// Print machine-readable JSON on stdout
     #[arg(long, global = true)]
     pub json: bool,

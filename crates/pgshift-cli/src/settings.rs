@@ -133,6 +133,13 @@ impl Settings {
             .or(config.max_retries)
             .unwrap_or(defaults.exec.max_retries);
 
+        let role = args
+            .role
+            .clone()
+            .or_else(|| var("PGSHIFT_ROLE").map(|r| r.to_string()))
+            .or_else(|| config.role.clone())
+            .filter(|r| !r.is_empty());
+
         let checks_dir = var("PGSHIFT_CHECKS_DIR")
             .map(PathBuf::from)
             .or_else(|| config.resolve_path(config.checks_dir.as_deref()))
@@ -163,6 +170,7 @@ impl Settings {
                 lock_wait,
                 lock_timeout,
                 statement_timeout,
+                role,
                 exec: pgshift_core::executor::ExecOptions {
                     max_retries,
                     ..defaults.exec

@@ -45,6 +45,8 @@ pub struct ConfigFile {
     pub statement_timeout: Option<String>,
     /// Retries on lock timeout or deadlock.
     pub max_retries: Option<u32>,
+    /// Role to `SET ROLE` to before running migrations.
+    pub role: Option<String>,
     /// `[lint]`: which lint rules run.
     pub lint: Option<LintConfig>,
     /// Health checks folder, relative to the file [default: `<dir>/checks`].

@@ -22,7 +22,7 @@ use crate::error::Error;
 use crate::executor::{Event, Executor, NoticeQueue};
 use crate::history::TrackingTable;
 use crate::migration::{MigrationSet, Version};
-use crate::migrator::{session_settings, RunOptions};
+use crate::migrator::{prepare_session, RunOptions};
 use crate::plan::UpStep;
 use crate::snapshot::{snapshot, Column, ConstraintKind, Schema, SnapshotOptions, Table};
 use std::collections::BTreeSet;
@@ -100,9 +100,7 @@ pub fn detect(
     let notices = NoticeQueue::default();
     let sink = notices.clone();
     let mut client = scratch.connect_with_notices(app, move |n| sink.push(n))?;
-    client
-        .batch_execute(&session_settings(options))
-        .map_err(Error::Session)?;
+    prepare_session(&mut client, options)?;
     table.ensure(&mut client)?;
     let mut executor = Executor::new(&mut client, table, &options.exec, &options.audit, notices);
     executor.apply(set, &steps, observer)?;

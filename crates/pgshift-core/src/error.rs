@@ -47,6 +47,9 @@ pub enum Error {
     /// A scratch database could not be created.
     #[error(transparent)]
     Scratch(#[from] crate::scratch::ScratchError),
+    /// The `--role` cannot be assumed.
+    #[error(transparent)]
+    Role(#[from] crate::role::RoleError),
     /// Setting up the session failed (e.g. a bad `lock_timeout`).
     #[error("cannot set up the session: {}", db_message(.0))]
     Session(#[source] postgres::Error),

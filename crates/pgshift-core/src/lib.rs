@@ -42,6 +42,7 @@ pub mod preview;
 pub mod proof;
 pub mod rehearsal;
 pub mod resolve;
+pub mod role;
 pub mod scratch;
 pub mod script;
 pub mod snapshot;

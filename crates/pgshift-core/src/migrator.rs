@@ -9,7 +9,7 @@ use crate::audit::{AuditContext, AuditRecord};
 use crate::connect::ConnectionSettings;
 use crate::error::Error;
 use crate::executor::{Event, ExecOptions, Executor, NoticeQueue, Report};
-use crate::history::{History, HistoryError, TrackingTable};
+use crate::history::{quote_ident, History, HistoryError, TrackingTable};
 use crate::lock::{lock_key, LockHolder, MigrationLock};
 use crate::migration::{MigrationSet, Version};
 use crate::plan::{Plan, RollbackTarget, UpOptions, UpStep};
@@ -27,6 +27,8 @@ pub struct RunOptions {
     pub lock_timeout: Option<Duration>,
     /// `statement_timeout` for migration statements; `None` leaves the server's.
     pub statement_timeout: Option<Duration>,
+    /// Run migrations after `SET ROLE` to this role.
+    pub role: Option<String>,
     /// Retry policy.
     pub exec: ExecOptions,
     /// Who is running, for the audit trail.
@@ -40,6 +42,7 @@ impl Default for RunOptions {
             lock_wait: Duration::from_secs(60),
             lock_timeout: Some(Duration::from_secs(5)),
             statement_timeout: None,
+            role: None,
             exec: ExecOptions::default(),
             audit: AuditContext::default(),
         }
@@ -131,6 +134,11 @@ impl Migrator {
     /// created): what `status`, `verify` and `--dry-run` show.
     pub fn plan(&self) -> Result<(Plan, History), Error> {
         let mut client = self.connection.connect(&self.options.application_name)?;
+        if let Some(role) = &self.options.role {
+            // `up` plans before it asks or lints: a role it cannot use is
+            // said there, before anything else.
+            crate::role::check(&mut client, role)?;
+        }
         let history = self.table.read(&mut client)?;
         Ok((Plan::new(&self.set, &history), history))
     }
@@ -350,9 +358,7 @@ impl Migrator {
         let mut client = self
             .connection
             .connect_with_notices(app, move |notice| sink.push(notice))?;
-        client
-            .batch_execute(&session_settings(&self.options))
-            .map_err(Error::Session)?;
+        prepare_session(&mut client, &self.options)?;
         Ok((lock, client, notices))
     }
 
@@ -379,19 +385,36 @@ impl Migrator {
     }
 }
 
-/// `SET` statements for the migration session.
+/// Sets up a session that runs migrations: checks the `--role` can be
+/// assumed, then applies [`session_settings`].
+///
+/// # Errors
+/// [`Error::Role`] before anything is set; [`Error::Session`].
+pub fn prepare_session(client: &mut Client, options: &RunOptions) -> Result<(), Error> {
+    if let Some(role) = &options.role {
+        crate::role::check(client, role)?;
+    }
+    client
+        .batch_execute(&session_settings(options))
+        .map_err(Error::Session)
+}
+
+/// `SET` statements for the migration session, one a line.
 pub fn session_settings(options: &RunOptions) -> String {
     let ms = |d: Option<Duration>| d.map(|d| d.as_millis()).unwrap_or(0);
     let mut sql = String::new();
+    if let Some(role) = &options.role {
+        sql.push_str(&format!("SET ROLE {};\n", quote_ident(role)));
+    }
     if options.lock_timeout.is_some() {
         sql.push_str(&format!(
-            "SET lock_timeout = '{}ms';",
+            "SET lock_timeout = '{}ms';\n",
             ms(options.lock_timeout)
         ));
     }
     if options.statement_timeout.is_some() {
         sql.push_str(&format!(
-            "SET statement_timeout = '{}ms';",
+            "SET statement_timeout = '{}ms';\n",
             ms(options.statement_timeout)
         ));
     }

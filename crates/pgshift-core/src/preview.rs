@@ -79,10 +79,7 @@ pub fn rollback_script(
 
 fn header(count: usize, what: &str, run: &RunOptions) -> String {
     let mut sql = format!("-- pgshift dry run: {count} {what}\n\\set ON_ERROR_STOP on\n");
-    let settings = session_settings(run);
-    if !settings.is_empty() {
-        sql.push_str(&settings.replace(';', ";\n"));
-    }
+    sql.push_str(&session_settings(run));
     sql.push('\n');
     sql
 }

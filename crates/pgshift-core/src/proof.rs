@@ -31,7 +31,7 @@ use crate::error::Error;
 use crate::executor::{Direction, Event, ExecError, ExecFailure, Executor, NoticeQueue};
 use crate::history::{HistoryError, TrackingTable};
 use crate::migration::{Migration, MigrationSet, Version};
-use crate::migrator::{session_settings, RunOptions};
+use crate::migrator::{prepare_session, RunOptions};
 use crate::plan::UpStep;
 use crate::script::{Header, Script, TransactionMode};
 use crate::snapshot::{snapshot, Schema, SnapshotOptions};
@@ -186,9 +186,7 @@ pub fn prove(
     let sink = notices.clone();
     let mut client =
         scratch.connect_with_notices(&options.application_name, move |n| sink.push(n))?;
-    client
-        .batch_execute(&session_settings(options))
-        .map_err(Error::Session)?;
+    prepare_session(&mut client, options)?;
     table.ensure(&mut client)?;
     let snapshot_options = SnapshotOptions {
         tracking: table.clone(),

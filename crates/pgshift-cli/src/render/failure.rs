@@ -64,6 +64,12 @@ impl From<Error> for Failure {
                 problems: vec![exec_problem(&failure.error)],
                 completed: failure.report.done.clone(),
             },
+            Error::Role(e) => Failure::new(
+                ExitStatus::Connection,
+                Problem::error(e.to_string())
+                    .with_code("role")
+                    .with_help("grant it (`GRANT role TO login`), or run without --role"),
+            ),
             Error::Session(e) => Failure::new(
                 ExitStatus::Validation,
                 Problem::error(Error::Session(e).to_string())

@@ -15,6 +15,7 @@ mod no_transaction;
 mod proof;
 mod rehearse;
 mod resolve;
+mod role;
 mod rollback;
 mod up;
 mod validation;
