@@ -140,12 +140,16 @@ impl Drop for MigrationLock {
     }
 }
 
+/// Who holds `key` in this database. Advisory locks are per database, so
+/// a runner of another database on the same server with the same tracking
+/// table holds a lock of its own, not ours.
 fn holder(client: &mut Client, key: i64) -> Result<Option<LockHolder>, LockError> {
     let row = client
         .query_opt(
             "SELECT a.pid, a.application_name, host(a.client_addr), a.usename::text, a.backend_start \
              FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
              WHERE l.locktype = 'advisory' AND l.granted \
+             AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
              AND l.classid = (($1::bigint >> 32) & 4294967295)::oid \
              AND l.objid = ($1::bigint & 4294967295)::oid AND l.objsubid = 1 LIMIT 1",
             &[&key],

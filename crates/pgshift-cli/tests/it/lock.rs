@@ -48,6 +48,18 @@ fn two_concurrent_runs_apply_each_migration_exactly_once() {
 #[test]
 fn a_held_lock_times_out_naming_the_holder() {
     let Some(db) = test_db_or_skip!() else { return };
+    // The same key held in another database of the server is not our lock
+    // and must not be named as its holder.
+    let Some(elsewhere) = test_db_or_skip!() else {
+        return;
+    };
+    let mut other = elsewhere.client();
+    other
+        .batch_execute("SET application_name = 'other-database-job'")
+        .unwrap();
+    other
+        .execute("SELECT pg_advisory_lock($1)", &[&DEFAULT_LOCK_KEY])
+        .unwrap();
     let project = Project::new();
     project.file("001_a.sql", "CREATE TABLE a (id int);\n");
     let mut holder = db.client();
@@ -64,6 +76,7 @@ fn a_held_lock_times_out_naming_the_holder() {
         "{}",
         run.stderr
     );
+    assert!(!run.stderr.contains("other-database-job"), "{}", run.stderr);
     assert!(run.stderr.contains("--lock-wait"), "{}", run.stderr);
     assert!(!exists(&db, "a"));
 
