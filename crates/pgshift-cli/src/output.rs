@@ -62,12 +62,10 @@ impl Output {
     /// A progress or status line on stderr.
     pub fn progress(&mut self, text: impl AsRef<str>) {
         if !self.quiet && !self.json {
-            let _ = writeln!(
-                std::io::stderr().lock(),
-                "{}{}",
-                self.progress_prefix,
-                text.as_ref()
-            );
+            // One write per line: stderr is unbuffered, and `up` prints two
+            // lines per migration.
+            let line = format!("{}{}\n", self.progress_prefix, text.as_ref());
+            let _ = std::io::stderr().lock().write_all(line.as_bytes());
         }
     }
 
