@@ -2,7 +2,7 @@
 //! pg_dump and pg_restore.
 
 use crate::common::*;
-use pgshift_test_support::{cluster, test_db_or_skip};
+use pgshift_test_support::{cluster, test_db_or_skip, TestDb};
 use std::path::{Path, PathBuf};
 
 fn project() -> Project {
@@ -40,6 +40,17 @@ fn fake_pg_dump(project: &Project, version: &str) -> PathBuf {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
     path
+}
+
+/// Applies the project's migrations, inserts `rows` into `users`, backs
+/// up with `pgshift backup`, and returns the backup file.
+fn migrated_and_backed_up(db: &TestDb, project: &Project, rows: &str) -> PathBuf {
+    Run::of(project.cmd(db).arg("up")).assert_code(0);
+    db.client()
+        .batch_execute(&format!("INSERT INTO users VALUES {rows}"))
+        .unwrap();
+    Run::of(project.cmd(db).arg("backup")).assert_code(0);
+    dumps(&project.path().join("backups")).remove(0)
 }
 
 fn pg_restore_list(file: &Path) -> String {
@@ -270,12 +281,7 @@ fn backup_restores_into_a_new_database_with_the_same_schema_and_rows() {
 fn restore_into_the_configured_database_asks_then_replaces_everything_in_the_backup() {
     let Some(db) = test_db_or_skip!() else { return };
     let project = project();
-    Run::of(project.cmd(&db).arg("up")).assert_code(0);
-    db.client()
-        .batch_execute("INSERT INTO users VALUES (1, 'ada'), (2, 'grace')")
-        .unwrap();
-    Run::of(project.cmd(&db).arg("backup")).assert_code(0);
-    let file = dumps(&project.path().join("backups")).remove(0);
+    let file = migrated_and_backed_up(&db, &project, "(1, 'ada'), (2, 'grace')");
     // Things go wrong after the backup.
     db.client()
         .batch_execute("DELETE FROM users WHERE id = 1; INSERT INTO users VALUES (9, 'mallory')")
@@ -548,12 +554,7 @@ fn on_terminal(project: &Project, args: &[&str], answer: &str) -> (i32, String) 
 fn the_restore_confirmation_shows_what_is_replaced_with_row_counts() {
     let Some(db) = test_db_or_skip!() else { return };
     let project = project();
-    Run::of(project.cmd(&db).arg("up")).assert_code(0);
-    db.client()
-        .batch_execute("INSERT INTO users VALUES (1, 'ada'), (2, 'grace')")
-        .unwrap();
-    Run::of(project.cmd(&db).arg("backup")).assert_code(0);
-    let file = dumps(&project.path().join("backups")).remove(0);
+    let file = migrated_and_backed_up(&db, &project, "(1, 'ada'), (2, 'grace')");
     let file = file.to_str().unwrap();
     db.client()
         .batch_execute(
@@ -599,12 +600,7 @@ fn the_restore_confirmation_shows_what_is_replaced_with_row_counts() {
 fn a_restore_blocked_by_another_session_fails_instead_of_waiting() {
     let Some(db) = test_db_or_skip!() else { return };
     let project = project();
-    Run::of(project.cmd(&db).arg("up")).assert_code(0);
-    db.client()
-        .batch_execute("INSERT INTO users VALUES (1, 'ada')")
-        .unwrap();
-    Run::of(project.cmd(&db).arg("backup")).assert_code(0);
-    let file = dumps(&project.path().join("backups")).remove(0);
+    let file = migrated_and_backed_up(&db, &project, "(1, 'ada')");
     db.client()
         .batch_execute("INSERT INTO users VALUES (2, 'grace')")
         .unwrap();

@@ -5,25 +5,11 @@ use pgshift_test_support::test_db_or_skip;
 use std::path::Path;
 
 fn project() -> Project {
-    let project = Project::new();
-    project
-        .file(
-            "001_users.sql",
-            "CREATE TABLE IF NOT EXISTS users (id int PRIMARY KEY, email text);\n",
-        )
-        .file("rollback_001.sql", "DROP TABLE IF EXISTS users;\n");
-    let checks = project.migrations().join("checks");
-    std::fs::create_dir(&checks).unwrap();
-    std::fs::write(
-        checks.join("users_have_email.sql"),
-        "-- every user has an email\nSELECT id FROM users WHERE email IS NULL ORDER BY id;\n",
-    )
-    .unwrap();
-    std::fs::write(
-        checks.join("few_users.sql"),
+    let project = Project::users_with_email_check();
+    project.check(
+        "few_users.sql",
         "DO $$ BEGIN\n  IF (SELECT count(*) FROM users) > 3 THEN\n    RAISE EXCEPTION 'too many users: %', (SELECT count(*) FROM users);\n  END IF;\nEND $$;\n",
-    )
-    .unwrap();
+    );
     project
 }
 

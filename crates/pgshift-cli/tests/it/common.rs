@@ -60,6 +60,31 @@ impl Project {
         self
     }
 
+    /// Writes the health check `migration_scripts/checks/<name>`.
+    pub fn check(&self, name: &str, sql: &str) -> &Project {
+        let checks = self.migrations().join("checks");
+        std::fs::create_dir_all(&checks).expect("create checks folder");
+        std::fs::write(checks.join(name), sql).expect("write check");
+        self
+    }
+
+    /// A `users` table with an `email` column, its rollback, and the
+    /// health check that every user has an email.
+    pub fn users_with_email_check() -> Project {
+        let project = Project::new();
+        project
+            .file(
+                "001_users.sql",
+                "CREATE TABLE IF NOT EXISTS users (id int PRIMARY KEY, email text);\n",
+            )
+            .file("rollback_001.sql", "DROP TABLE IF EXISTS users;\n")
+            .check(
+                "users_have_email.sql",
+                "-- every user has an email\nSELECT id FROM users WHERE email IS NULL ORDER BY id;\n",
+            );
+        project
+    }
+
     pub fn remove(&self, name: &str) {
         std::fs::remove_file(self.migrations().join(name)).expect("remove migration");
     }

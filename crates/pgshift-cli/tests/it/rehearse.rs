@@ -4,24 +4,6 @@
 use crate::common::*;
 use pgshift_test_support::{test_db_or_skip, TestDb};
 
-fn project() -> Project {
-    let project = Project::new();
-    project
-        .file(
-            "001_users.sql",
-            "CREATE TABLE IF NOT EXISTS users (id int PRIMARY KEY, email text);\n",
-        )
-        .file("rollback_001.sql", "DROP TABLE IF EXISTS users;\n");
-    let checks = project.migrations().join("checks");
-    std::fs::create_dir(&checks).unwrap();
-    std::fs::write(
-        checks.join("users_have_email.sql"),
-        "SELECT id FROM users WHERE email IS NULL;\n",
-    )
-    .unwrap();
-    project
-}
-
 /// The rehearsal copy a run names in its output, which must be gone.
 fn assert_copy_dropped(db: &TestDb, output: &str) {
     let name = regex::Regex::new(r"pgshift_scratch_\d+_[0-9a-f]+")
@@ -51,7 +33,7 @@ fn schema_of(db: &TestDb) -> Vec<String> {
 #[test]
 fn a_failing_migration_on_the_copy_leaves_the_real_database_untouched() {
     let Some(db) = test_db_or_skip!() else { return };
-    let project = project();
+    let project = Project::users_with_email_check();
     Run::of(project.cmd(&db).arg("up")).assert_code(0);
     db.client()
         .batch_execute("INSERT INTO users VALUES (1, 'a@x.io')")
@@ -86,7 +68,7 @@ fn a_failing_migration_on_the_copy_leaves_the_real_database_untouched() {
 #[test]
 fn a_failing_health_check_on_the_copy_stops_before_the_real_database() {
     let Some(db) = test_db_or_skip!() else { return };
-    let project = project();
+    let project = Project::users_with_email_check();
     Run::of(project.cmd(&db).arg("up")).assert_code(0);
     project.file(
         "002_import.sql",
@@ -118,7 +100,7 @@ fn a_failing_health_check_on_the_copy_stops_before_the_real_database() {
 #[test]
 fn a_passing_rehearsal_then_migrates_the_real_database() {
     let Some(db) = test_db_or_skip!() else { return };
-    let project = project();
+    let project = Project::users_with_email_check();
     Run::of(project.cmd(&db).arg("up")).assert_code(0);
     project.file(
         "002_age.sql",
