@@ -25,14 +25,7 @@ pub fn read_archive(tool: &PgTool, path: &Path) -> Result<Archive, BackupError> 
             source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
         });
     }
-    let output = Command::new(&tool.path)
-        .arg("--list")
-        .arg(path)
-        .output()
-        .map_err(|source| BackupError::Spawn {
-            path: tool.path.clone(),
-            source,
-        })?;
+    let output = tool.output(Command::new(&tool.path).arg("--list").arg(path))?;
     if !output.status.success() {
         return Err(BackupError::NotAnArchive {
             path: path.to_path_buf(),

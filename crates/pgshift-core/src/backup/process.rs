@@ -1,6 +1,6 @@
 //! Running pg_dump and pg_restore: a backup file, a restore, a copy.
 
-use super::{tail, Backup, BackupError, PgTool, Tool};
+use super::{Backup, BackupError, PgTool};
 use crate::connect::ConnectionSettings;
 use chrono::{DateTime, Utc};
 use std::path::Path;
@@ -49,25 +49,17 @@ pub(crate) fn dump(
     // A backup holds every row, password hashes included: readable by its
     // owner only. pg_dump truncates the file and keeps its mode.
     create_private(&partial).map_err(file_error(&partial))?;
-    let output = tool
-        .command(connection, application_name, None)
-        .arg("--format=custom")
-        .arg("--no-password")
-        .arg("--file")
-        .arg(&partial)
-        .output()
-        .map_err(|source| BackupError::Spawn {
-            path: tool.path.clone(),
-            source,
-        })?;
-    if !output.status.success() {
+    tool.output(
+        tool.command(connection, application_name, None)
+            .arg("--format=custom")
+            .arg("--no-password")
+            .arg("--file")
+            .arg(&partial),
+    )
+    .and_then(|output| tool.succeeded(output))
+    .inspect_err(|_| {
         let _ = std::fs::remove_file(&partial);
-        return Err(BackupError::Failed {
-            tool: Tool::PgDump,
-            status: output.status.to_string(),
-            stderr: tail(&output.stderr),
-        });
-    }
+    })?;
     std::fs::rename(&partial, &path).map_err(file_error(&path))?;
     let bytes = std::fs::metadata(&path).map_err(file_error(&path))?.len();
     Ok(Backup {
@@ -112,20 +104,7 @@ pub(crate) fn restore(
     if replace {
         command.arg("--clean").arg("--if-exists");
     }
-    let output = command
-        .arg(file)
-        .output()
-        .map_err(|source| BackupError::Spawn {
-            path: tool.path.clone(),
-            source,
-        })?;
-    if !output.status.success() {
-        return Err(BackupError::Failed {
-            tool: Tool::PgRestore,
-            status: output.status.to_string(),
-            stderr: tail(&output.stderr),
-        });
-    }
+    tool.succeeded(tool.output(command.arg(file))?)?;
     Ok(())
 }
 
@@ -140,10 +119,6 @@ pub(crate) fn copy(
     from: &str,
     to: &str,
 ) -> Result<(), BackupError> {
-    let spawn_error = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| BackupError::Spawn { path, source }
-    };
     let mut dump = pg_dump
         .command(connection, application_name, Some(from))
         .arg("--format=custom")
@@ -151,35 +126,23 @@ pub(crate) fn copy(
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
-        .map_err(spawn_error(&pg_dump.path))?;
+        .map_err(|e| pg_dump.spawn_error(e))?;
     let stdout = dump.stdout.take().expect("stdout is piped");
-    let restored = pg_restore
-        .command(connection, application_name, Some(to))
-        .arg("--no-password")
-        .arg("--exit-on-error")
-        .arg("--dbname")
-        .arg(conninfo_dbname(to))
-        .stdin(stdout)
-        .output()
-        .map_err(spawn_error(&pg_restore.path));
+    let restored = pg_restore.output(
+        pg_restore
+            .command(connection, application_name, Some(to))
+            .arg("--no-password")
+            .arg("--exit-on-error")
+            .arg("--dbname")
+            .arg(conninfo_dbname(to))
+            .stdin(stdout),
+    );
+    // Wait for pg_dump whatever pg_restore did; its failure explains more.
     let dumped = dump
         .wait_with_output()
-        .map_err(spawn_error(&pg_dump.path))?;
-    let restored = restored?;
-    if !dumped.status.success() {
-        return Err(BackupError::Failed {
-            tool: Tool::PgDump,
-            status: dumped.status.to_string(),
-            stderr: tail(&dumped.stderr),
-        });
-    }
-    if !restored.status.success() {
-        return Err(BackupError::Failed {
-            tool: Tool::PgRestore,
-            status: restored.status.to_string(),
-            stderr: tail(&restored.stderr),
-        });
-    }
+        .map_err(|e| pg_dump.spawn_error(e))?;
+    pg_dump.succeeded(dumped)?;
+    pg_restore.succeeded(restored?)?;
     Ok(())
 }
 

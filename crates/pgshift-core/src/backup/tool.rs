@@ -1,10 +1,10 @@
 //! Finding `pg_dump` and `pg_restore` and checking their version against
 //! the server's.
 
-use super::BackupError;
+use super::{tail, BackupError};
 use crate::connect::{ConnectionSettings, LIBPQ_VARS};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 
 /// A PostgreSQL client program pgshift runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -170,6 +170,32 @@ impl PgTool {
         }
         command.envs(connection.libpq_env(application_name, database));
         command
+    }
+
+    /// Runs `command`, one of this program's, to completion.
+    pub(super) fn output(&self, command: &mut Command) -> Result<Output, BackupError> {
+        command.output().map_err(|source| self.spawn_error(source))
+    }
+
+    /// The error for this program failing to start or to be waited for.
+    pub(super) fn spawn_error(&self, source: std::io::Error) -> BackupError {
+        BackupError::Spawn {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    /// `output` of a run of this program if it exited successfully, else
+    /// the error with the end of what it printed on stderr.
+    pub(super) fn succeeded(&self, output: Output) -> Result<Output, BackupError> {
+        if output.status.success() {
+            return Ok(output);
+        }
+        Err(BackupError::Failed {
+            tool: self.tool,
+            status: output.status.to_string(),
+            stderr: tail(&output.stderr),
+        })
     }
 }
 
