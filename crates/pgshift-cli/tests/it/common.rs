@@ -5,24 +5,15 @@ use assert_cmd::Command;
 use pgshift_test_support::TestDb;
 use std::path::{Path, PathBuf};
 
-/// libpq variables that would send pgshift, psql or pg_dump somewhere other
-/// than the URL a test gives, or change how they behave.
-pub const LIBPQ_VARS: &[&str] = &[
-    "PGHOST",
-    "PGHOSTADDR",
-    "PGPORT",
-    "PGDATABASE",
-    "PGUSER",
-    "PGPASSWORD",
-    "PGPASSFILE",
-    "PGSSLMODE",
-    "PGAPPNAME",
-    "PGSERVICE",
-    "PGOPTIONS",
-    "PGTZ",
-    "PGDATESTYLE",
-    "PSQLRC",
-];
+/// Variables that would send pgshift, psql or pg_dump somewhere other than
+/// the URL a test gives, or change how they behave: libpq's own (the list
+/// pgshift clears for pg_dump), and psql's start-up file.
+pub fn client_vars() -> impl Iterator<Item = &'static str> {
+    pgshift_core::connect::LIBPQ_VARS
+        .iter()
+        .copied()
+        .chain(["PSQLRC"])
+}
 
 /// pgshift's own settings from the environment.
 const PGSHIFT_VARS: &[&str] = &[
@@ -100,7 +91,7 @@ impl Project {
         cmd.current_dir(self.path())
             .env("NO_COLOR", "1")
             .env("HOME", self.path());
-        for var in LIBPQ_VARS.iter().chain(PGSHIFT_VARS) {
+        for var in client_vars().chain(PGSHIFT_VARS.iter().copied()) {
             cmd.env_remove(var);
         }
         cmd

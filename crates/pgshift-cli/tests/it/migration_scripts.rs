@@ -107,7 +107,7 @@ fn tracking_table_ddl() -> String {
 
 fn client_tool(program: &str, url: &str) -> Command {
     let mut cmd = Command::new(program);
-    for var in LIBPQ_VARS {
+    for var in client_vars() {
         cmd.env_remove(var);
     }
     cmd.env("PGCONNECT_TIMEOUT", "10").arg("-d").arg(url);
