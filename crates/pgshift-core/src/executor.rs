@@ -459,23 +459,13 @@ impl<'c> Executor<'c> {
                     observer,
                     forget_row,
                 ),
-                TransactionMode::NoTransaction => {
-                    let started = Instant::now();
-                    self.run_statements(
-                        migration,
-                        &rollback.script,
-                        Direction::Down,
-                        StartAt::Statement(0),
-                        observer,
-                        |_, _| Ok(()),
-                    )
-                    .and_then(|()| {
-                        let elapsed = started.elapsed();
-                        let ms = i32::try_from(elapsed.as_millis()).unwrap_or(i32::MAX);
-                        forget_row(self.client, ms).map_err(|e| tracking_error(migration, e))?;
+                TransactionMode::NoTransaction => self
+                    .run_autocommit(migration, &rollback.script, Direction::Down, observer)
+                    .and_then(|elapsed| {
+                        forget_row(self.client, millis(elapsed))
+                            .map_err(|e| tracking_error(migration, e))?;
                         Ok(elapsed)
-                    })
-                }
+                    }),
             };
             if let Err(error) = &result {
                 self.audit_failure(AuditAction::Rollback, migration, started_at, error);
@@ -515,18 +505,30 @@ impl<'c> Executor<'c> {
                 self.run_transactional(migration, script, direction, observer, |_, _| Ok(()))
             }
             TransactionMode::NoTransaction => {
-                let started = Instant::now();
-                self.run_statements(
-                    migration,
-                    script,
-                    direction,
-                    StartAt::Statement(0),
-                    observer,
-                    |_, _| Ok(()),
-                )?;
-                Ok(started.elapsed())
+                self.run_autocommit(migration, script, direction, observer)
             }
         }
+    }
+
+    /// Every statement of `script` in autocommit, nothing recorded; how
+    /// long they took.
+    fn run_autocommit(
+        &mut self,
+        migration: &Migration,
+        script: &Script,
+        direction: Direction,
+        observer: &mut dyn FnMut(Event<'_>),
+    ) -> Result<Duration, ExecError> {
+        let started = Instant::now();
+        self.run_statements(
+            migration,
+            script,
+            direction,
+            StartAt::Statement(0),
+            observer,
+            |_, _| Ok(()),
+        )?;
+        Ok(started.elapsed())
     }
 
     /// One migration in one transaction, retried when the server is busy.
@@ -589,7 +591,7 @@ impl<'c> Executor<'c> {
             )
             .and_then(|()| {
                 let elapsed = started.elapsed();
-                let ms = i32::try_from(elapsed.as_millis()).unwrap_or(i32::MAX);
+                let ms = millis(elapsed);
                 track(self.client, ms).map_err(|e| tracking_error(migration, e))?;
                 Ok(elapsed)
             });
@@ -749,7 +751,7 @@ impl<'c> Executor<'c> {
         match result {
             Ok(()) => {
                 let elapsed = started.elapsed();
-                let ms = i32::try_from(elapsed.as_millis()).unwrap_or(i32::MAX);
+                let ms = millis(elapsed);
                 // The tracking row, the audit row and the end of the
                 // progress record commit together.
                 let mut finish = || -> Result<(), postgres::Error> {
@@ -829,6 +831,11 @@ pub fn find_invalid_indexes(client: &mut Client) -> Result<Vec<InvalidIndex>, po
             }
         })
         .collect())
+}
+
+/// Milliseconds for an `INTEGER` column (`execution_time_ms`).
+fn millis(elapsed: Duration) -> i32 {
+    i32::try_from(elapsed.as_millis()).unwrap_or(i32::MAX)
 }
 
 fn outcome(migration: &Migration, direction: Direction, elapsed: Duration) -> Outcome {
