@@ -339,6 +339,21 @@ impl Migrator {
         Ok(())
     }
 
+    /// Writes one audit row for this run's tracking table and actor.
+    pub(crate) fn write_audit(
+        &self,
+        client: &mut impl postgres::GenericClient,
+        entry: &crate::audit::AuditEntry<'_>,
+    ) -> Result<(), HistoryError> {
+        crate::audit::write(
+            client,
+            &self.table.audit_insert_sql(),
+            &self.options.audit,
+            entry,
+        )
+        .map_err(HistoryError::Db)
+    }
+
     /// Takes the lock on a session of its own, then opens the work session
     /// with the run's settings and a notice queue.
     pub(crate) fn lock_and_connect(

@@ -24,7 +24,7 @@
 //! Both run under the migration lock, in one transaction with their audit
 //! row (old and new checksum, reason, actor).
 
-use crate::audit::{self, AuditAction, AuditEntry};
+use crate::audit::{AuditAction, AuditEntry};
 use crate::checksum::Checksum;
 use crate::history::HistoryError;
 use crate::migration::Version;
@@ -219,13 +219,7 @@ impl Migrator {
             entry.checksum = Some(m.checksum.as_str());
             entry.statements_checksum = Some(Checksum::of_statements(m.script.texts()));
         }
-        audit::write(
-            &mut tx,
-            &self.table().audit_insert_sql(),
-            &self.options().audit,
-            &entry,
-        )
-        .map_err(HistoryError::Db)?;
+        self.write_audit(&mut tx, &entry)?;
         tx.commit().map_err(HistoryError::Db)?;
         Ok(Repaired {
             version: failed.version.clone(),
@@ -326,13 +320,7 @@ impl Migrator {
         );
         entry.checksum = Some(migration.checksum.as_str());
         entry.statements_checksum = Some(new_statements);
-        audit::write(
-            &mut tx,
-            &self.table().audit_insert_sql(),
-            &self.options().audit,
-            &entry,
-        )
-        .map_err(HistoryError::Db)?;
+        self.write_audit(&mut tx, &entry)?;
         tx.commit().map_err(HistoryError::Db)?;
         Ok(Accepted {
             version: applied.version.clone(),

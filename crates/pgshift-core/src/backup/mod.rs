@@ -229,13 +229,7 @@ impl crate::migrator::Migrator {
             entry.ok = false;
             entry.error = Some(message);
         }
-        crate::audit::write(
-            client,
-            &self.table().audit_insert_sql(),
-            &self.options().audit,
-            &entry,
-        )
-        .map_err(crate::history::HistoryError::Db)?;
+        self.write_audit(client, &entry)?;
         Ok(result?)
     }
 
@@ -357,18 +351,15 @@ impl crate::migrator::Migrator {
         let history = self.table().read(&mut client)?;
         let version = history.applied.last().map(|a| a.version.to_string());
         self.table().ensure(&mut client)?;
-        crate::audit::write(
+        self.write_audit(
             &mut client,
-            &self.table().audit_insert_sql(),
-            &self.options().audit,
             &crate::audit::AuditEntry::database(
                 crate::audit::AuditAction::Restore,
                 version.as_deref(),
                 started_at,
                 format!("from {}", file.display()),
             ),
-        )
-        .map_err(crate::history::HistoryError::Db)?;
+        )?;
         Ok(Restored {
             database,
             created,
