@@ -509,68 +509,10 @@ fn column_order(out: &mut Vec<Change>, table: &str, a: &[Column], b: &[Column]) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::snapshot::{Function, Index};
-
-    fn column(data_type: &str) -> Column {
-        Column {
-            name: "email".into(),
-            data_type: data_type.into(),
-            not_null: false,
-            default: None,
-            identity: None,
-            generated: None,
-            collation: None,
-            inherited: false,
-            comment: None,
-        }
-    }
+    use crate::snapshot::fixtures::{column, users_schema};
 
     fn schema(data_type: &str, body: &str, index: Option<&str>) -> Schema {
-        let mut s = Schema::default();
-        s.tables.insert(
-            "public.users".into(),
-            crate::snapshot::Table {
-                schema: "public".into(),
-                name: "users".into(),
-                unlogged: false,
-                partition_key: None,
-                partition_of: None,
-                inherits: vec![],
-                options: vec![],
-                row_security: false,
-                force_row_security: false,
-                columns: vec![column(data_type)],
-                constraints: BTreeMap::new(),
-                comment: None,
-            },
-        );
-        s.functions.insert(
-            "public.f(integer)".into(),
-            Function {
-                schema: "public".into(),
-                name: "f".into(),
-                arguments: "integer".into(),
-                kind: "function".into(),
-                definition: body.into(),
-                comment: None,
-            },
-        );
-        if let Some(definition) = index {
-            s.indexes.insert(
-                "public.users_email_idx".into(),
-                Index {
-                    schema: "public".into(),
-                    name: "users_email_idx".into(),
-                    table: "public.users".into(),
-                    definition: definition.into(),
-                    method: "btree".into(),
-                    unique: false,
-                    predicate: None,
-                    comment: None,
-                },
-            );
-        }
-        s
+        users_schema(vec![column("email", data_type)], "integer", body, index)
     }
 
     #[test]

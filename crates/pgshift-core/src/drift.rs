@@ -460,72 +460,17 @@ fn columns_sql(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::snapshot::{Function, Index};
-    use std::collections::BTreeMap;
-
-    fn col(name: &str, ty: &str) -> Column {
-        Column {
-            name: name.into(),
-            data_type: ty.into(),
-            not_null: false,
-            default: None,
-            identity: None,
-            generated: None,
-            collation: None,
-            inherited: false,
-            comment: None,
-        }
-    }
+    use crate::snapshot::fixtures::{column as col, users_schema};
 
     fn schema(columns: Vec<Column>, index: bool, body: &str) -> Schema {
-        let mut s = Schema::default();
-        s.tables.insert(
-            "public.users".into(),
-            Table {
-                schema: "public".into(),
-                name: "users".into(),
-                unlogged: false,
-                partition_key: None,
-                partition_of: None,
-                inherits: vec![],
-                options: vec![],
-                row_security: false,
-                force_row_security: false,
-                columns,
-                constraints: BTreeMap::new(),
-                comment: None,
-            },
-        );
-        if index {
-            s.indexes.insert(
-                "public.users_email_idx".into(),
-                Index {
-                    schema: "public".into(),
-                    name: "users_email_idx".into(),
-                    table: "public.users".into(),
-                    definition: "CREATE INDEX users_email_idx ON public.users USING btree (email)"
-                        .into(),
-                    method: "btree".into(),
-                    unique: false,
-                    predicate: None,
-                    comment: None,
-                },
-            );
-        }
-        s.functions.insert(
-            "public.f()".into(),
-            Function {
-                schema: "public".into(),
-                name: "f".into(),
-                arguments: String::new(),
-                kind: "function".into(),
-                definition: format!(
-                    "CREATE OR REPLACE FUNCTION public.f()\n RETURNS integer\n LANGUAGE sql\nAS $function${body}$function$\n"
-                ),
-                comment: None,
-            },
-        );
-        s
+        users_schema(
+            columns,
+            "",
+            &format!(
+                "CREATE OR REPLACE FUNCTION public.f()\n RETURNS integer\n LANGUAGE sql\nAS $function${body}$function$\n"
+            ),
+            index.then_some("CREATE INDEX users_email_idx ON public.users USING btree (email)"),
+        )
     }
 
     #[test]

@@ -23,6 +23,8 @@
 //! event triggers, rules other than views', statistics objects, per-column
 //! storage and statistics targets, and identity columns' sequence options.
 
+#[cfg(test)]
+pub(crate) mod fixtures;
 pub mod model;
 mod read;
 pub(crate) mod sql;
