@@ -181,14 +181,24 @@ fn show_progress(out: &mut Output, progress: Progress<'_>) {
                 ));
             }
             Event::Echo { text } => out.progress(format!("  {text}")),
-            Event::Notice { notice, file, span } => {
-                let at = file.line_col(span.start);
+            Event::Notice {
+                notice,
+                file,
+                span,
+                among,
+            } => {
+                let start = file.line_col(span.start);
+                // A notice from statements sent together, without a
+                // position, is shown against their lines.
+                let at = if among > 1 {
+                    format!("{}-{}", start.line, file.line_col(span.end).line)
+                } else {
+                    format!("{}:{}", start.line, start.column)
+                };
                 out.progress(format!(
-                    "  {} {}:{}:{}: {}",
+                    "  {} {}:{at}: {}",
                     out.paint(Style::Warn, format!("{}:", notice.severity.to_lowercase())),
                     file.path().display(),
-                    at.line,
-                    at.column,
                     notice.message
                 ));
             }

@@ -168,6 +168,7 @@ fn exec_problem(e: &ExecError) -> Problem {
                 at,
                 server,
                 statement,
+                last_statement,
                 total,
                 no_transaction,
                 invalid_indexes,
@@ -185,6 +186,8 @@ fn exec_problem(e: &ExecError) -> Problem {
             };
             let label = if at.is_some() {
                 "error here"
+            } else if last_statement > statement {
+                "in one of these statements"
             } else {
                 "in this statement"
             };
@@ -214,9 +217,21 @@ fn exec_problem(e: &ExecError) -> Problem {
                     ));
                 }
             } else {
+                let which = if last_statement > statement {
+                    format!(
+                        "one of statements {statement}-{last_statement} of {total}, sent together \
+                         (they ran too long to be run again one by one just to find which)"
+                    )
+                } else {
+                    format!("statement {statement} of {total}")
+                };
                 problem = problem.with_help(format!(
-                    "statement {statement} of {total}; the whole {} was rolled back, nothing of it remains",
-                    if *direction == Direction::Up { "migration" } else { "rollback" }
+                    "{which}; the whole {} was rolled back, nothing of it remains",
+                    if *direction == Direction::Up {
+                        "migration"
+                    } else {
+                        "rollback"
+                    }
                 ));
             }
             problem

@@ -258,7 +258,13 @@ fn notices_and_echo_are_shown() {
     let run = Run::of(project.cmd(&db).arg("up"));
     run.assert_code(0);
     assert!(run.stderr.contains("creating the table"), "{}", run.stderr);
-    assert!(run.stderr.contains("001_talk.sql:3:1"), "{}", run.stderr);
+    // The three statements after the echo travel as one query, and the
+    // server gives the notice no position: it is shown against them all.
+    assert!(
+        run.stderr.contains("001_talk.sql:2-4: relation"),
+        "{}",
+        run.stderr
+    );
     assert!(
         run.stderr.contains("already exists, skipping"),
         "{}",
@@ -269,6 +275,41 @@ fn notices_and_echo_are_shown() {
         "{}",
         run.stderr
     );
+}
+
+#[test]
+fn a_failure_without_a_position_is_traced_to_its_statement() {
+    // A unique violation carries no position. The statements went to the
+    // server together; pgshift runs them again one at a time to name the
+    // one that failed, without showing the echo or the notice twice.
+    let Some(db) = test_db_or_skip!() else { return };
+    let project = Project::new();
+    project.file(
+        "001_dup.sql",
+        "\\echo 'starting'\nCREATE TABLE u (id int PRIMARY KEY);\n\
+         DO $$ BEGIN RAISE NOTICE 'before the failure'; END $$;\n\
+         INSERT INTO u VALUES (1);\nINSERT INTO u VALUES (1);\nCREATE TABLE never (id int);\n",
+    );
+    let run = Run::of(project.cmd(&db).arg("up"));
+    run.assert_code(1);
+    assert!(run.stderr.contains("001_dup.sql:5:1"), "{}", run.stderr);
+    assert!(run.stderr.contains("statement 4 of 5"), "{}", run.stderr);
+    assert!(run.stderr.contains("23505"), "{}", run.stderr);
+    assert_eq!(run.stderr.matches("starting").count(), 1, "{}", run.stderr);
+    // Once as a notice, at its statement (the snippet shows the line too).
+    let notices: Vec<_> = run
+        .stderr
+        .lines()
+        .filter(|l| l.contains("notice:"))
+        .collect();
+    assert_eq!(notices.len(), 1, "{}", run.stderr);
+    assert!(
+        notices[0].ends_with("001_dup.sql:3:1: before the failure"),
+        "{}",
+        run.stderr
+    );
+    assert!(!exists(&db, "u") && !exists(&db, "never"));
+    assert!(applied_versions(&db).is_empty());
 }
 
 #[test]

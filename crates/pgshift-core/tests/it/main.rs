@@ -2,4 +2,5 @@
 //! cluster per test process, a database per test).
 
 mod backup;
+mod executor;
 mod snapshot;

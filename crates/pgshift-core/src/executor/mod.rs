@@ -1,11 +1,13 @@
 //! Runs migrations and rollbacks on a live session.
 //!
-//! A transactional migration runs as `BEGIN`, its statements one by one (as
-//! the lexer split them, so a server error maps back to a file position),
-//! the tracking-row upsert, `COMMIT`: it either happens entirely with its
-//! row, or not at all. Lock timeouts and deadlocks are retried a bounded
-//! number of times with exponential backoff and jitter, each attempt
-//! reported.
+//! A transactional migration runs as `BEGIN`, its statements, the
+//! tracking-row upsert, `COMMIT`: it either happens entirely with its row,
+//! or not at all. Its statements (as the lexer split them) go to the server
+//! in runs sent as one query each (see [`batch`]), so a small migration
+//! costs three round trips whatever its length; a server error or notice
+//! still maps back to its statement and file position. Lock timeouts and
+//! deadlocks are retried a bounded number of times with exponential backoff
+//! and jitter, each attempt reported; retries send one statement at a time.
 //!
 //! A `-- pgshift:no-transaction` migration runs statement by statement in
 //! autocommit, recording after each statement how far it got in the
@@ -15,6 +17,8 @@
 //! The executor never prints: it reports [`Event`]s to an observer and
 //! returns a [`Report`] of what was done, on failure too.
 
+mod batch;
+
 use crate::audit::{self, AuditAction, AuditContext, AuditEntry};
 use crate::connect::NoticeMessage;
 use crate::history::{quote_ident, HistoryError, TrackingTable};
@@ -22,6 +26,7 @@ use crate::migration::{Migration, MigrationSet, Version};
 use crate::plan::UpStep;
 use crate::script::{Script, Step, TransactionMode};
 use crate::source::{SourceFile, Span};
+use batch::Batch;
 use chrono::{DateTime, Utc};
 use postgres::Client;
 use rand::Rng;
@@ -39,6 +44,13 @@ pub struct ExecOptions {
     pub max_retries: u32,
     /// The first backoff; each retry doubles it, plus up to 100% jitter.
     pub retry_delay: Duration,
+    /// When statements sent together fail without the server saying which
+    /// one (a constraint violation, "already exists"), and the migration
+    /// had run for no longer than this, it is rolled back and run again
+    /// one statement at a time to find the statement. A slower failure is
+    /// reported as the range of statements sent together instead of
+    /// running all that work twice.
+    pub replay_within: Duration,
 }
 
 impl Default for ExecOptions {
@@ -46,6 +58,7 @@ impl Default for ExecOptions {
         ExecOptions {
             max_retries: 3,
             retry_delay: Duration::from_millis(500),
+            replay_within: Duration::from_secs(2),
         }
     }
 }
@@ -105,8 +118,13 @@ pub enum Event<'a> {
         notice: &'a NoticeMessage,
         /// The file of the statement.
         file: &'a SourceFile,
-        /// The statement (or the notice's position in it).
+        /// The statement (or the notice's position in it), or the
+        /// statements sent together that one of them raised it.
         span: Span,
+        /// How many statements `span` covers: 1 when the statement is
+        /// known, more when the notice came from statements sent together
+        /// and carried no position.
+        among: usize,
     },
     /// A statement finished (progress within a migration).
     Statement {
@@ -262,6 +280,11 @@ pub struct StatementFailure {
     pub server: ServerError,
     /// 1-based statement number in the migration.
     pub statement: usize,
+    /// The last statement it may be: equal to `statement` when the failing
+    /// statement is known; more when statements sent together failed
+    /// without saying which and were not run again to find out (see
+    /// [`ExecOptions::replay_within`]). `span` then covers them all.
+    pub last_statement: usize,
     /// Statements in the migration.
     pub total: usize,
     /// True for a no-transaction migration: the statements before this
@@ -290,17 +313,54 @@ pub struct Executor<'c> {
     notices: NoticeQueue,
 }
 
-/// Sent in front of a transactional migration's first statement: one
-/// round trip less per migration than a BEGIN of its own.
-const BEGIN_PREFIX: &str = "BEGIN;";
-
 /// Where [`Executor::run_statements`] starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum StartAt {
-    /// Open a transaction, then run every statement.
-    Begin,
+    /// Open a transaction, then run every statement. The events of the
+    /// first `shown` steps were reported by a batched attempt that is being
+    /// run again to find its failing statement, and are not repeated.
+    Begin { shown: usize },
     /// In autocommit, from this statement (0-based) on.
     Statement(usize),
+}
+
+/// How an attempt at a transactional migration sends its statements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sending {
+    /// Runs of statements as one query each: the first attempt.
+    Batched,
+    /// One statement at a time: a retry, or the run that finds which
+    /// statement of a batch failed (`shown` as in [`StartAt::Begin`]).
+    OneByOne { shown: usize },
+}
+
+/// Why an attempt at a transactional migration failed.
+#[derive(Debug)]
+enum AttemptError {
+    /// The failure, with its statement when a statement failed.
+    Failed(ExecError),
+    /// Statements sent together failed without saying which one.
+    Unlocated(Box<Unlocated>),
+}
+
+/// A batch that failed with an error that has no position.
+#[derive(Debug)]
+struct Unlocated {
+    server: ServerError,
+    batch: Batch,
+    /// Notices the batch raised before the error, not yet shown.
+    notices: Vec<NoticeMessage>,
+    /// How long the attempt had run.
+    elapsed: Duration,
+}
+
+impl AttemptError {
+    fn server(&self) -> Option<&ServerError> {
+        match self {
+            AttemptError::Failed(error) => error.server(),
+            AttemptError::Unlocated(unlocated) => Some(&unlocated.server),
+        }
+    }
 }
 
 impl<'c> Executor<'c> {
@@ -542,18 +602,25 @@ impl<'c> Executor<'c> {
     ) -> Result<Duration, ExecError> {
         let max_attempts = self.options.max_retries + 1;
         let mut attempt = 1;
+        let mut sending = Sending::Batched;
         loop {
-            let error =
-                match self.try_transactional(migration, script, direction, observer, &mut track) {
-                    Ok(elapsed) => return Ok(elapsed),
-                    Err(error) => error,
-                };
+            let error = match self
+                .try_transactional(migration, script, direction, observer, &mut track, sending)
+            {
+                Ok(elapsed) => return Ok(elapsed),
+                Err(error) => error,
+            };
             let busy = error
                 .server()
                 .filter(|s| RETRYABLE.contains(&s.code.as_str()))
                 .cloned();
-            match busy {
-                Some(server) if attempt < max_attempts => {
+            match (busy, error) {
+                (Some(server), error) if attempt < max_attempts => {
+                    if let AttemptError::Unlocated(unlocated) = error {
+                        let Unlocated { batch, notices, .. } = *unlocated;
+                        let file = Arc::clone(&script.files[batch.file]);
+                        forward_notices(notices, &file, &batch, observer);
+                    }
                     let base = self.options.retry_delay * 2u32.saturating_pow(attempt - 1);
                     let jitter = rand::thread_rng().gen_range(0.0..1.0);
                     let delay = base.mul_f64(1.0 + jitter);
@@ -565,8 +632,31 @@ impl<'c> Executor<'c> {
                     });
                     std::thread::sleep(delay);
                     attempt += 1;
+                    // A busy database: precision over round trips.
+                    sending = Sending::OneByOne { shown: 0 };
                 }
-                _ => return Err(error),
+                (_, AttemptError::Failed(error)) => return Err(error),
+                (_, AttemptError::Unlocated(unlocated))
+                    if unlocated.elapsed <= self.options.replay_within =>
+                {
+                    // Its notices will be raised again, by their statements.
+                    sending = Sending::OneByOne {
+                        shown: unlocated.batch.first_step,
+                    };
+                }
+                (_, AttemptError::Unlocated(unlocated)) => {
+                    let Unlocated {
+                        server,
+                        batch,
+                        notices,
+                        ..
+                    } = *unlocated;
+                    let file = Arc::clone(&script.files[batch.file]);
+                    forward_notices(notices, &file, &batch, observer);
+                    return Err(statement_failure(
+                        migration, direction, &file, &batch, None, server, script,
+                    ));
+                }
             }
         }
     }
@@ -578,33 +668,38 @@ impl<'c> Executor<'c> {
         direction: Direction,
         observer: &mut dyn FnMut(Event<'_>),
         track: &mut impl FnMut(&mut Client, i32) -> Result<(), postgres::Error>,
-    ) -> Result<Duration, ExecError> {
+        sending: Sending,
+    ) -> Result<Duration, AttemptError> {
         let started = Instant::now();
-        let result = self
-            .run_statements(
-                migration,
-                script,
-                direction,
-                StartAt::Begin,
-                observer,
-                |_, _| Ok(()),
-            )
-            .and_then(|()| {
-                let elapsed = started.elapsed();
-                let ms = millis(elapsed);
-                track(self.client, ms).map_err(|e| tracking_error(migration, e))?;
-                Ok(elapsed)
-            });
+        let ran = match sending {
+            Sending::Batched => self.run_batches(migration, script, direction, observer, started),
+            Sending::OneByOne { shown } => self
+                .run_statements(
+                    migration,
+                    script,
+                    direction,
+                    StartAt::Begin { shown },
+                    observer,
+                    |_, _| Ok(()),
+                )
+                .map_err(AttemptError::Failed),
+        };
+        let result = ran.and_then(|()| {
+            let elapsed = started.elapsed();
+            track(self.client, millis(elapsed))
+                .map_err(|e| AttemptError::Failed(tracking_error(migration, e)))?;
+            Ok(elapsed)
+        });
         match result {
             Ok(elapsed) => {
                 if let Err(e) = self.client.batch_execute("COMMIT") {
-                    return Err(match ServerError::from_error(&e) {
+                    return Err(AttemptError::Failed(match ServerError::from_error(&e) {
                         Some(server) => ExecError::Commit {
                             version: migration.version.clone(),
                             server: Box::new(server),
                         },
                         None => connection_error(migration, e),
-                    });
+                    }));
                 }
                 Ok(elapsed)
             }
@@ -617,7 +712,63 @@ impl<'c> Executor<'c> {
         }
     }
 
-    /// Runs the SQL steps of `script` from `start`, calling
+    /// Opens a transaction and runs `script` in batches (see [`batch`]).
+    /// `started` is when the attempt began.
+    fn run_batches(
+        &mut self,
+        migration: &Migration,
+        script: &Script,
+        direction: Direction,
+        observer: &mut dyn FnMut(Event<'_>),
+        started: Instant,
+    ) -> Result<(), AttemptError> {
+        let total = script.statement_count();
+        let mut done = 0;
+        let mut step = 0;
+        let mut begin_pending = true;
+        while let Some(current) = script.steps.get(step) {
+            if let Step::Echo { text } = current {
+                observer(Event::Echo { text });
+                step += 1;
+                continue;
+            }
+            let batch = Batch::collect(script, step, done + 1, std::mem::take(&mut begin_pending));
+            let file = &script.files[batch.file];
+            let result = self.client.batch_execute(&batch.text);
+            let notices = self.notices.drain();
+            if let Err(e) = result {
+                let Some(server) = ServerError::from_error(&e) else {
+                    return Err(AttemptError::Failed(connection_error(migration, e)));
+                };
+                let located = server.position.and_then(|p| batch.locate(p));
+                if located.is_none() && batch.len() > 1 {
+                    return Err(AttemptError::Unlocated(Box::new(Unlocated {
+                        server,
+                        batch,
+                        notices,
+                        elapsed: started.elapsed(),
+                    })));
+                }
+                forward_notices(notices, file, &batch, observer);
+                return Err(AttemptError::Failed(statement_failure(
+                    migration, direction, file, &batch, located, server, script,
+                )));
+            }
+            forward_notices(notices, file, &batch, observer);
+            done = batch.last_statement();
+            step += batch.len();
+            observer(Event::Statement { done, total });
+        }
+        if begin_pending {
+            // A script without statements still records in a transaction.
+            self.client
+                .batch_execute("BEGIN")
+                .map_err(|e| AttemptError::Failed(connection_error(migration, e)))?;
+        }
+        Ok(())
+    }
+
+    /// Runs the SQL steps of `script` one at a time from `start`, calling
     /// `after(client, done)` after each statement.
     fn run_statements(
         &mut self,
@@ -628,61 +779,50 @@ impl<'c> Executor<'c> {
         observer: &mut dyn FnMut(Event<'_>),
         mut after: impl FnMut(&mut Client, usize) -> Result<(), ExecError>,
     ) -> Result<(), ExecError> {
-        let (from, mut begin_pending) = match start {
-            StartAt::Begin => (0, true),
-            StartAt::Statement(from) => (from, false),
+        let (from, shown, mut begin_pending) = match start {
+            StartAt::Begin { shown } => (0, shown, true),
+            StartAt::Statement(from) => (from, 0, false),
         };
         let total = script.statement_count();
         let mut index = 0;
-        for step in &script.steps {
+        for (step_index, step) in script.steps.iter().enumerate() {
+            let quiet = step_index < shown;
             match step {
                 Step::Echo { text } => {
-                    if index >= from {
+                    if index >= from && !quiet {
                         observer(Event::Echo { text });
                     }
                 }
-                Step::Sql { file, span, .. } => {
+                Step::Sql { file, .. } => {
                     index += 1;
                     if index <= from {
                         continue;
                     }
                     let source = &script.files[*file];
-                    let with_begin = std::mem::take(&mut begin_pending);
-                    let result = if with_begin {
-                        self.client
-                            .batch_execute(&format!("{BEGIN_PREFIX}{}", source.slice(*span)))
-                    } else {
-                        self.client.batch_execute(source.slice(*span))
-                    };
-                    self.forward_notices(source, *span, observer);
+                    let batch = Batch::single(
+                        script,
+                        step_index,
+                        index,
+                        std::mem::take(&mut begin_pending),
+                    );
+                    let result = self.client.batch_execute(&batch.text);
+                    let notices = self.notices.drain();
+                    if !quiet {
+                        forward_notices(notices, source, &batch, observer);
+                    }
                     if let Err(e) = result {
                         let Some(server) = ServerError::from_error(&e) else {
                             return Err(connection_error(migration, e));
                         };
-                        // The position counts the BEGIN sent before it.
-                        let prefix = if with_begin {
-                            BEGIN_PREFIX.len() as u32
-                        } else {
-                            0
-                        };
-                        let at = server.position.map(|p| {
-                            source.offset_of_char_position(*span, p.saturating_sub(prefix))
-                        });
-                        return Err(ExecError::Statement(Box::new(StatementFailure {
-                            version: migration.version.clone(),
-                            direction,
-                            file: Arc::clone(source),
-                            span: *span,
-                            at,
-                            server,
-                            statement: index,
-                            total,
-                            no_transaction: false,
-                            invalid_indexes: Vec::new(),
-                        })));
+                        let located = server.position.and_then(|p| batch.locate(p));
+                        return Err(statement_failure(
+                            migration, direction, source, &batch, located, server, script,
+                        ));
                     }
                     after(self.client, index)?;
-                    observer(Event::Statement { done: index, total });
+                    if !quiet {
+                        observer(Event::Statement { done: index, total });
+                    }
                 }
             }
         }
@@ -790,21 +930,73 @@ impl<'c> Executor<'c> {
             }
         }
     }
+}
 
-    fn forward_notices(&self, file: &SourceFile, span: Span, observer: &mut dyn FnMut(Event<'_>)) {
-        for notice in self.notices.drain() {
-            let at = notice
-                .position
-                .map(|p| file.offset_of_char_position(span, p))
-                .map(|start| Span::new(start, start))
-                .unwrap_or(span);
-            observer(Event::Notice {
-                notice: &notice,
-                file,
-                span: at,
-            });
-        }
+/// Shows the notices a query raised, each at its statement (at its
+/// position there when the server gave one); a notice without a position
+/// from statements sent together is shown against all of them.
+fn forward_notices(
+    notices: Vec<NoticeMessage>,
+    file: &SourceFile,
+    batch: &Batch,
+    observer: &mut dyn FnMut(Event<'_>),
+) {
+    for notice in notices {
+        let (span, among) = match notice.position.and_then(|p| batch.locate(p)) {
+            Some(l) => (point(file.offset_of_char_position(l.span, l.position)), 1),
+            None => (batch.span(), batch.len()),
+        };
+        observer(Event::Notice {
+            notice: &notice,
+            file,
+            span,
+            among,
+        });
     }
+}
+
+/// The failure of a statement of `batch`: the one at `located` when the
+/// server's position says which, else the whole batch (exact when it holds
+/// one statement).
+fn statement_failure(
+    migration: &Migration,
+    direction: Direction,
+    file: &Arc<SourceFile>,
+    batch: &Batch,
+    located: Option<batch::Located>,
+    server: ServerError,
+    script: &Script,
+) -> ExecError {
+    let (statement, last_statement, span, at) = match located {
+        Some(l) => {
+            let statement = batch.first_statement + l.index;
+            let at = file.offset_of_char_position(l.span, l.position);
+            (statement, statement, l.span, Some(at))
+        }
+        None => (
+            batch.first_statement,
+            batch.last_statement(),
+            batch.span(),
+            None,
+        ),
+    };
+    ExecError::Statement(Box::new(StatementFailure {
+        version: migration.version.clone(),
+        direction,
+        file: Arc::clone(file),
+        span,
+        at,
+        server,
+        statement,
+        last_statement,
+        total: script.statement_count(),
+        no_transaction: false,
+        invalid_indexes: Vec::new(),
+    }))
+}
+
+fn point(offset: usize) -> Span {
+    Span::new(offset, offset)
 }
 
 /// Indexes marked invalid, as a failed `CREATE INDEX CONCURRENTLY` leaves them.

@@ -1,0 +1,233 @@
+//! Several statements of a migration sent as one query.
+//!
+//! The first attempt of a transactional migration sends runs of consecutive
+//! statements of one file together, `BEGIN;` in front of the first: one
+//! round trip where one per statement would be several. The server counts
+//! the positions it reports (of an error, of a notice) in characters of the
+//! whole text sent, so each statement's character offset is kept to map a
+//! position back to its statement and file.
+//!
+//! What a batch cannot tell is which of its statements failed when the
+//! error carries no position (a constraint violation, "already exists"):
+//! the synchronous client reports the error but not how many statements
+//! completed before it. The executor then rolls back and runs the
+//! migration again one statement at a time (see `Executor::run_transactional`).
+//! Written by hand because no client crate maps positions in a
+//! multi-statement query back to the statements it was built from.
+
+use crate::script::{Script, Step};
+use crate::source::Span;
+
+/// At most this many statements go in one query, so the interactive
+/// "statement N/M" progress still moves on a long file.
+const MAX_STATEMENTS: usize = 100;
+
+/// A batch stops growing once its text reaches this size.
+const MAX_BYTES: usize = 256 * 1024;
+
+/// Sent in front of a transaction's first statement: one round trip less
+/// than a `BEGIN` of its own.
+const BEGIN_PREFIX: &str = "BEGIN;";
+
+/// Consecutive statements of one file, joined into one query text.
+#[derive(Debug)]
+pub(super) struct Batch {
+    /// Index into [`Script::files`].
+    pub file: usize,
+    /// Index into [`Script::steps`] of the first statement.
+    pub first_step: usize,
+    /// 1-based number of the first statement among the script's statements.
+    pub first_statement: usize,
+    /// Each statement's span in the file, and the character offset at
+    /// which it starts in `text`.
+    parts: Vec<(Span, usize)>,
+    /// The query sent.
+    pub text: String,
+}
+
+/// Where a position the server reported for a batch falls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Located {
+    /// 0-based index of the statement within the batch.
+    pub index: usize,
+    /// The statement's span in its file.
+    pub span: Span,
+    /// The position counted within that statement's own text (1-based),
+    /// as the server would have reported it had the statement been sent
+    /// alone.
+    pub position: u32,
+}
+
+impl Batch {
+    /// The batch that starts at `script.steps[first_step]`, which must be a
+    /// SQL step: it and the SQL steps right after it from the same file,
+    /// within the size limits. `first_statement` is the statement number of
+    /// that first step; `begin` puts [`BEGIN_PREFIX`] in front.
+    pub fn collect(
+        script: &Script,
+        first_step: usize,
+        first_statement: usize,
+        begin: bool,
+    ) -> Batch {
+        Batch::up_to(MAX_STATEMENTS, script, first_step, first_statement, begin)
+    }
+
+    /// The statement at `script.steps[step]` alone, as [`Self::collect`].
+    pub fn single(script: &Script, step: usize, statement: usize, begin: bool) -> Batch {
+        Batch::up_to(1, script, step, statement, begin)
+    }
+
+    fn up_to(
+        max_statements: usize,
+        script: &Script,
+        first_step: usize,
+        first_statement: usize,
+        begin: bool,
+    ) -> Batch {
+        let mut batch = Batch {
+            file: 0,
+            first_step,
+            first_statement,
+            parts: Vec::new(),
+            text: String::new(),
+        };
+        if begin {
+            batch.text.push_str(BEGIN_PREFIX);
+        }
+        let mut chars = batch.text.chars().count();
+        for step in &script.steps[first_step..] {
+            let Step::Sql { file, span, .. } = step else {
+                break;
+            };
+            if batch.parts.is_empty() {
+                batch.file = *file;
+            } else if *file != batch.file
+                || batch.parts.len() == max_statements
+                || batch.text.len() >= MAX_BYTES
+            {
+                break;
+            } else {
+                // Statements end at their semicolon (the last one of a
+                // file may have none); a line break keeps them apart.
+                batch.text.push('\n');
+                chars += 1;
+            }
+            let sql = script.files[*file].slice(*span);
+            batch.parts.push((*span, chars));
+            batch.text.push_str(sql);
+            chars += sql.chars().count();
+        }
+        assert!(
+            !batch.parts.is_empty(),
+            "a batch starts at a SQL step ({first_step})"
+        );
+        batch
+    }
+
+    /// Statements in the batch.
+    pub fn len(&self) -> usize {
+        self.parts.len()
+    }
+
+    /// 1-based number of the last statement among the script's statements.
+    pub fn last_statement(&self) -> usize {
+        self.first_statement + self.parts.len() - 1
+    }
+
+    /// From the first statement's start to the last one's end.
+    pub fn span(&self) -> Span {
+        let (first, _) = self.parts[0];
+        let (last, _) = self.parts[self.parts.len() - 1];
+        Span::new(first.start, last.end)
+    }
+
+    /// The statement holding `position` (1-based, in characters of
+    /// [`Self::text`]), or `None` when it points before the first statement.
+    pub fn locate(&self, position: u32) -> Option<Located> {
+        let at = (position as usize).checked_sub(1)?;
+        let index = self
+            .parts
+            .partition_point(|&(_, start)| start <= at)
+            .checked_sub(1)?;
+        let (span, start) = self.parts[index];
+        Some(Located {
+            index,
+            span,
+            position: u32::try_from(at - start + 1).unwrap_or(u32::MAX),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::script::TransactionMode;
+    use crate::source::SourceFile;
+
+    fn script(text: &str) -> Script {
+        Script::parse(
+            SourceFile::new("m.sql", text),
+            TransactionMode::Transactional,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn joins_statements_with_begin_in_front() {
+        let text = "CREATE TABLE t (id int);\nINSERT INTO t -- one row\n  VALUES (1);\nSELECT 1";
+        let s = script(text);
+        let batch = Batch::collect(&s, 0, 1, true);
+        assert_eq!(batch.len(), 3);
+        assert_eq!(batch.text, format!("BEGIN;{text}"));
+        assert_eq!(batch.last_statement(), 3);
+        assert_eq!(
+            s.files[0].slice(batch.span()),
+            text,
+            "the batch spans the whole file"
+        );
+    }
+
+    #[test]
+    fn positions_map_back_to_their_statement_in_characters() {
+        // 'é' is one character of two bytes: positions count characters.
+        let s = script("SELECT 'é';\nSELECT nope;\n");
+        let batch = Batch::collect(&s, 0, 1, true);
+        let nope = batch.text.chars().position(|c| c == 'n').unwrap() as u32 + 1;
+        let located = batch.locate(nope).unwrap();
+        assert_eq!(located.index, 1);
+        assert_eq!(
+            located.position, 8,
+            "`nope` is character 8 of `SELECT nope;`"
+        );
+        let file = &s.files[0];
+        let at = file.offset_of_char_position(located.span, located.position);
+        assert_eq!(&file.text()[at..at + 4], "nope");
+        assert_eq!(
+            batch.locate(1),
+            None,
+            "a position inside BEGIN; is no statement's"
+        );
+        assert_eq!(batch.locate(0), None);
+    }
+
+    #[test]
+    fn stops_at_an_echo_and_at_the_size_limit() {
+        let s = script("SELECT 1;\n\\echo hi\nSELECT 2;\n");
+        let first = Batch::collect(&s, 0, 1, true);
+        assert_eq!(first.len(), 1);
+        let second = Batch::collect(&s, 2, 2, false);
+        assert_eq!(
+            (second.first_statement, second.text.as_str()),
+            (2, "SELECT 2;")
+        );
+
+        let many: String = (0..MAX_STATEMENTS + 5)
+            .map(|i| format!("SELECT {i};\n"))
+            .collect();
+        let s = script(&many);
+        let batch = Batch::collect(&s, 0, 1, false);
+        assert_eq!(batch.len(), MAX_STATEMENTS);
+        let rest = Batch::collect(&s, MAX_STATEMENTS, MAX_STATEMENTS + 1, false);
+        assert_eq!((rest.len(), rest.last_statement()), (5, MAX_STATEMENTS + 5));
+    }
+}
