@@ -334,25 +334,86 @@ pub fn write_with<T: ?Sized + postgres::ToStatement>(
     entry: &AuditEntry<'_>,
     extra: &[&(dyn ToSql + Sync)],
 ) -> Result<(), postgres::Error> {
-    let action = entry.action.as_str();
-    let outcome = if entry.ok { "ok" } else { "failed" };
-    let statements_checksum = entry.statements_checksum.as_ref().map(|c| c.as_str());
-    // A database-wide entry (backup, restore) has no version: NULL.
-    let version = Some(entry.version).filter(|v| !v.is_empty());
-    let mut params: Vec<&(dyn ToSql + Sync)> = vec![
-        &action,
-        &version,
-        &entry.checksum,
-        &outcome,
-        &entry.error,
-        &entry.started_at,
-        &entry.duration_ms,
-        &context.os_user,
-        &context.host,
-        &context.tool_version,
-        &entry.detail,
-        &statements_checksum,
-    ];
+    let values = row_values(context, entry);
+    let mut params: Vec<&(dyn ToSql + Sync)> = values.iter().map(Value::param).collect();
     params.extend_from_slice(extra);
     client.execute(statement, &params).map(drop)
+}
+
+/// `EXECUTE name(…)`: runs the statement prepared on the session with
+/// `PREPARE name AS` [`TrackingTable::record_applied_sql`] (or
+/// [`TrackingTable::record_rolled_back_sql`]), the audit row's values
+/// written as literals, then `extra`. As SQL text it can travel in one
+/// query with the migration it records, which a protocol-level parameter
+/// cannot. An entry without a duration records the time since its
+/// transaction began, measured by the server: the client sends the record
+/// before it knows how long the statements in front of it will take.
+pub fn execute_sql(
+    name: &str,
+    context: &AuditContext,
+    entry: &AuditEntry<'_>,
+    extra: &[&str],
+) -> String {
+    let mut args: Vec<String> = row_values(context, entry)
+        .iter()
+        .map(Value::literal)
+        .collect();
+    if entry.duration_ms.is_none() {
+        args[DURATION] = SINCE_TRANSACTION_START_MS.to_string();
+    }
+    args.extend(extra.iter().map(|text| quote_literal(text)));
+    format!("EXECUTE {name}({})", args.join(", "))
+}
+
+/// Milliseconds since the current transaction began, as an `INTEGER`.
+const SINCE_TRANSACTION_START_MS: &str =
+    "(extract(epoch FROM clock_timestamp() - transaction_timestamp()) * 1000)::int";
+
+/// Index of `duration_ms` among [`row_values`].
+const DURATION: usize = 6;
+
+/// One value of an audit row.
+enum Value<'a> {
+    Text(Option<&'a str>),
+    Time(&'a DateTime<Utc>),
+    Int(Option<i32>),
+}
+
+impl Value<'_> {
+    fn param(&self) -> &(dyn ToSql + Sync) {
+        match self {
+            Value::Text(text) => text,
+            Value::Time(time) => *time,
+            Value::Int(number) => number,
+        }
+    }
+
+    fn literal(&self) -> String {
+        match self {
+            Value::Text(Some(text)) => quote_literal(text),
+            Value::Time(time) => quote_literal(&time.to_rfc3339()),
+            Value::Int(Some(number)) => number.to_string(),
+            Value::Text(None) | Value::Int(None) => "NULL".to_string(),
+        }
+    }
+}
+
+/// The values of an audit row, in the order of the parameters of
+/// [`TrackingTable::audit_insert_sql`].
+fn row_values<'a>(context: &'a AuditContext, entry: &'a AuditEntry<'a>) -> [Value<'a>; 12] {
+    [
+        Value::Text(Some(entry.action.as_str())),
+        // A database-wide entry (backup, restore) has no version: NULL.
+        Value::Text(Some(entry.version).filter(|v| !v.is_empty())),
+        Value::Text(entry.checksum),
+        Value::Text(Some(if entry.ok { "ok" } else { "failed" })),
+        Value::Text(entry.error),
+        Value::Time(&entry.started_at),
+        Value::Int(entry.duration_ms),
+        Value::Text(context.os_user.as_deref()),
+        Value::Text(context.host.as_deref()),
+        Value::Text(Some(&context.tool_version)),
+        Value::Text(entry.detail.as_deref()),
+        Value::Text(entry.statements_checksum.as_ref().map(|c| c.as_str())),
+    ]
 }

@@ -313,6 +313,56 @@ fn a_failure_without_a_position_is_traced_to_its_statement() {
 }
 
 #[test]
+fn a_deferred_constraint_failing_at_commit_is_reported_as_the_commit() {
+    // The COMMIT travels with the statements; when it fails, the error has
+    // no position, and the migration is run again step by step to say so.
+    let Some(db) = test_db_or_skip!() else { return };
+    let project = Project::new();
+    project.file(
+        "001_deferred.sql",
+        "CREATE TABLE parent (id int PRIMARY KEY);\n\
+         CREATE TABLE child (parent int REFERENCES parent DEFERRABLE INITIALLY DEFERRED);\n\
+         INSERT INTO child VALUES (1);\n",
+    );
+    let run = Run::of(project.cmd(&db).arg("up"));
+    run.assert_code(1);
+    assert!(
+        run.stderr.contains("migration 001 failed at COMMIT") && run.stderr.contains("23503"),
+        "{}",
+        run.stderr
+    );
+    assert!(!exists(&db, "parent") && !exists(&db, "child"));
+    assert!(applied_versions(&db).is_empty());
+    assert_eq!(
+        column(
+            &db,
+            "SELECT action || ' ' || outcome FROM schema_migrations_audit ORDER BY id"
+        ),
+        ["apply failed"]
+    );
+}
+
+#[test]
+fn the_tracking_and_audit_rows_commit_with_the_migration_and_record_its_time() {
+    let Some(db) = test_db_or_skip!() else { return };
+    let project = Project::new();
+    project.file(
+        "001_slow.sql",
+        "CREATE TABLE slow (id int);\nSELECT pg_sleep(0.05);\n",
+    );
+    Run::of(project.cmd(&db).arg("up")).assert_code(0);
+    // Measured by the server from the transaction's start to the record.
+    assert_eq!(
+        column(
+            &db,
+            "SELECT (m.execution_time_ms >= 50 AND a.duration_ms = m.execution_time_ms)::text \
+             FROM schema_migrations m JOIN schema_migrations_audit a USING (version)"
+        ),
+        ["true"]
+    );
+}
+
+#[test]
 fn includes_run_relative_to_the_including_file() {
     let Some(db) = test_db_or_skip!() else { return };
     let project = Project::new();

@@ -7,6 +7,10 @@
 //! whole text sent, so each statement's character offset is kept to map a
 //! position back to its statement and file.
 //!
+//! The batch that ends a migration also carries what follows its
+//! statements, the tracking row and `COMMIT`, so a small migration is one
+//! round trip.
+//!
 //! What a batch cannot tell is which of its statements failed when the
 //! error carries no position (a constraint violation, "already exists"):
 //! the synchronous client reports the error but not how many statements
@@ -38,11 +42,23 @@ pub(super) struct Batch {
     pub first_step: usize,
     /// 1-based number of the first statement among the script's statements.
     pub first_statement: usize,
-    /// Each statement's span in the file, and the character offset at
-    /// which it starts in `text`.
-    parts: Vec<(Span, usize)>,
+    /// Each statement's span in the file, and the character offsets at
+    /// which it starts and ends in `text`.
+    parts: Vec<Part>,
     /// The query sent.
     pub text: String,
+    /// No steps follow the batch in its script.
+    pub ends_script: bool,
+    /// SQL that is not the script's follows the statements
+    /// ([`Self::finish_with`]).
+    finished: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Part {
+    span: Span,
+    start: usize,
+    end: usize,
 }
 
 /// Where a position the server reported for a batch falls.
@@ -90,6 +106,8 @@ impl Batch {
             first_statement,
             parts: Vec::new(),
             text: String::new(),
+            ends_script: false,
+            finished: false,
         };
         if begin {
             batch.text.push_str(BEGIN_PREFIX);
@@ -113,15 +131,35 @@ impl Batch {
                 chars += 1;
             }
             let sql = script.files[*file].slice(*span);
-            batch.parts.push((*span, chars));
+            let start = chars;
             batch.text.push_str(sql);
             chars += sql.chars().count();
+            batch.parts.push(Part {
+                span: *span,
+                start,
+                end: chars,
+            });
         }
         assert!(
             !batch.parts.is_empty(),
             "a batch starts at a SQL step ({first_step})"
         );
+        batch.ends_script = first_step + batch.parts.len() == script.steps.len();
         batch
+    }
+
+    /// Sends `sql` after the statements, in the same query.
+    pub fn finish_with(&mut self, sql: &str) {
+        // The last statement of a file may lack its semicolon.
+        self.text.push_str("\n;");
+        self.text.push_str(sql);
+        self.finished = true;
+    }
+
+    /// True when an error without a position can only have come from the
+    /// batch's one statement.
+    pub fn is_lone_statement(&self) -> bool {
+        self.parts.len() == 1 && !self.finished
     }
 
     /// Statements in the batch.
@@ -136,24 +174,25 @@ impl Batch {
 
     /// From the first statement's start to the last one's end.
     pub fn span(&self) -> Span {
-        let (first, _) = self.parts[0];
-        let (last, _) = self.parts[self.parts.len() - 1];
+        let first = self.parts[0].span;
+        let last = self.parts[self.parts.len() - 1].span;
         Span::new(first.start, last.end)
     }
 
     /// The statement holding `position` (1-based, in characters of
-    /// [`Self::text`]), or `None` when it points before the first statement.
+    /// [`Self::text`]), or `None` when it points at no statement of the
+    /// script (`BEGIN;`, or what [`Self::finish_with`] added).
     pub fn locate(&self, position: u32) -> Option<Located> {
         let at = (position as usize).checked_sub(1)?;
         let index = self
             .parts
-            .partition_point(|&(_, start)| start <= at)
+            .partition_point(|part| part.start <= at)
             .checked_sub(1)?;
-        let (span, start) = self.parts[index];
-        Some(Located {
+        let part = self.parts[index];
+        (at < part.end).then(|| Located {
             index,
-            span,
-            position: u32::try_from(at - start + 1).unwrap_or(u32::MAX),
+            span: part.span,
+            position: u32::try_from(at - part.start + 1).unwrap_or(u32::MAX),
         })
     }
 }
@@ -208,6 +247,15 @@ mod tests {
             "a position inside BEGIN; is no statement's"
         );
         assert_eq!(batch.locate(0), None);
+        assert!(batch.ends_script && !batch.is_lone_statement());
+
+        let mut batch = Batch::collect(&s, 1, 2, false);
+        assert!(batch.is_lone_statement());
+        batch.finish_with("COMMIT");
+        assert_eq!(batch.text, "SELECT nope;\n;COMMIT");
+        assert!(!batch.is_lone_statement(), "the error may be the COMMIT's");
+        let commit = batch.text.find("COMMIT").unwrap() as u32 + 1;
+        assert_eq!(batch.locate(commit), None);
     }
 
     #[test]
@@ -215,6 +263,7 @@ mod tests {
         let s = script("SELECT 1;\n\\echo hi\nSELECT 2;\n");
         let first = Batch::collect(&s, 0, 1, true);
         assert_eq!(first.len(), 1);
+        assert!(!first.ends_script);
         let second = Batch::collect(&s, 2, 2, false);
         assert_eq!(
             (second.first_statement, second.text.as_str()),

@@ -3,9 +3,10 @@
 //! A transactional migration runs as `BEGIN`, its statements, the
 //! tracking-row upsert, `COMMIT`: it either happens entirely with its row,
 //! or not at all. Its statements (as the lexer split them) go to the server
-//! in runs sent as one query each (see [`batch`]), so a small migration
-//! costs three round trips whatever its length; a server error or notice
-//! still maps back to its statement and file position. Lock timeouts and
+//! in runs sent as one query each, the last run followed by the tracking row
+//! and `COMMIT` in the same query (see [`batch`]): a small migration is one
+//! round trip whatever its length. A server error or notice still maps back
+//! to its statement and file position. Lock timeouts and
 //! deadlocks are retried a bounded number of times with exponential backoff
 //! and jitter, each attempt reported; retries send one statement at a time.
 //!
@@ -334,6 +335,18 @@ enum Sending {
     OneByOne { shown: usize },
 }
 
+/// The SQL that records a migration's tracking and audit rows, given how
+/// many milliseconds it took (`None`: measured by the server, see
+/// [`audit::execute_sql`]).
+type Record<'a> = dyn Fn(Option<i32>) -> String + 'a;
+
+/// Whether the batches of an attempt ended with its `COMMIT`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Committed {
+    Yes,
+    No,
+}
+
 /// Why an attempt at a transactional migration failed.
 #[derive(Debug)]
 enum AttemptError {
@@ -423,8 +436,8 @@ impl<'c> Executor<'c> {
         observer: &mut dyn FnMut(Event<'_>),
     ) -> Result<Report, ExecFailure> {
         let mut report = Report::default();
-        let record = match self.client.prepare(&self.table.record_applied_sql()) {
-            Ok(statement) => statement,
+        let record = match prepare_named(self.client, &self.table.record_applied_sql()) {
+            Ok(name) => name,
             Err(e) => return Err(fail(report, ExecError::Tracking(HistoryError::Db(e)))),
         };
         let context = self.audit;
@@ -437,12 +450,11 @@ impl<'c> Executor<'c> {
                 total: steps.len(),
             });
             let started_at = Utc::now();
-            let track = |client: &mut Client, ms: i32| -> Result<(), postgres::Error> {
-                audit::write_with(
-                    client,
+            let track = |ms: Option<i32>| {
+                audit::execute_sql(
                     &record,
                     context,
-                    &AuditEntry::succeeded(AuditAction::Apply, migration, started_at, Some(ms)),
+                    &AuditEntry::succeeded(AuditAction::Apply, migration, started_at, ms),
                     &[&migration.description],
                 )
             };
@@ -452,11 +464,14 @@ impl<'c> Executor<'c> {
                     &migration.script,
                     Direction::Up,
                     observer,
-                    track,
+                    Some(&track),
                 ),
-                TransactionMode::NoTransaction => {
-                    self.run_no_transaction(migration, step.resume_at.unwrap_or(0), observer, track)
-                }
+                TransactionMode::NoTransaction => self.run_no_transaction(
+                    migration,
+                    step.resume_at.unwrap_or(0),
+                    observer,
+                    &track,
+                ),
             };
             if let Err(error) = &result {
                 self.audit_failure(AuditAction::Apply, migration, started_at, error);
@@ -485,8 +500,8 @@ impl<'c> Executor<'c> {
         observer: &mut dyn FnMut(Event<'_>),
     ) -> Result<Report, ExecFailure> {
         let mut report = Report::default();
-        let forget = match self.client.prepare(&self.table.record_rolled_back_sql()) {
-            Ok(statement) => statement,
+        let forget = match prepare_named(self.client, &self.table.record_rolled_back_sql()) {
+            Ok(name) => name,
             Err(e) => return Err(fail(report, ExecError::Tracking(HistoryError::Db(e)))),
         };
         let context = self.audit;
@@ -503,12 +518,12 @@ impl<'c> Executor<'c> {
                 total: indices.len(),
             });
             let started_at = Utc::now();
-            let forget_row = |client: &mut Client, ms: i32| -> Result<(), postgres::Error> {
-                audit::write(
-                    client,
+            let forget_row = |ms: Option<i32>| {
+                audit::execute_sql(
                     &forget,
                     context,
-                    &AuditEntry::succeeded(AuditAction::Rollback, migration, started_at, Some(ms)),
+                    &AuditEntry::succeeded(AuditAction::Rollback, migration, started_at, ms),
+                    &[],
                 )
             };
             let result = match rollback.transaction {
@@ -517,12 +532,13 @@ impl<'c> Executor<'c> {
                     &rollback.script,
                     Direction::Down,
                     observer,
-                    forget_row,
+                    Some(&forget_row),
                 ),
                 TransactionMode::NoTransaction => self
                     .run_autocommit(migration, &rollback.script, Direction::Down, observer)
                     .and_then(|elapsed| {
-                        forget_row(self.client, millis(elapsed))
+                        self.client
+                            .batch_execute(&forget_row(Some(millis(elapsed))))
                             .map_err(|e| tracking_error(migration, e))?;
                         Ok(elapsed)
                     }),
@@ -562,7 +578,7 @@ impl<'c> Executor<'c> {
     ) -> Result<Duration, ExecError> {
         match mode {
             TransactionMode::Transactional => {
-                self.run_transactional(migration, script, direction, observer, |_, _| Ok(()))
+                self.run_transactional(migration, script, direction, observer, None)
             }
             TransactionMode::NoTransaction => {
                 self.run_autocommit(migration, script, direction, observer)
@@ -598,14 +614,14 @@ impl<'c> Executor<'c> {
         script: &Script,
         direction: Direction,
         observer: &mut dyn FnMut(Event<'_>),
-        mut track: impl FnMut(&mut Client, i32) -> Result<(), postgres::Error>,
+        record: Option<&Record<'_>>,
     ) -> Result<Duration, ExecError> {
         let max_attempts = self.options.max_retries + 1;
         let mut attempt = 1;
         let mut sending = Sending::Batched;
         loop {
             let error = match self
-                .try_transactional(migration, script, direction, observer, &mut track, sending)
+                .try_transactional(migration, script, direction, observer, record, sending)
             {
                 Ok(elapsed) => return Ok(elapsed),
                 Err(error) => error,
@@ -667,12 +683,18 @@ impl<'c> Executor<'c> {
         script: &Script,
         direction: Direction,
         observer: &mut dyn FnMut(Event<'_>),
-        track: &mut impl FnMut(&mut Client, i32) -> Result<(), postgres::Error>,
+        record: Option<&Record<'_>>,
         sending: Sending,
     ) -> Result<Duration, AttemptError> {
         let started = Instant::now();
         let ran = match sending {
-            Sending::Batched => self.run_batches(migration, script, direction, observer, started),
+            Sending::Batched => {
+                let end = match record {
+                    Some(record) => format!("{};\nCOMMIT", record(None)),
+                    None => "COMMIT".to_string(),
+                };
+                self.run_batches(migration, script, direction, observer, &end, started)
+            }
             Sending::OneByOne { shown } => self
                 .run_statements(
                     migration,
@@ -682,46 +704,55 @@ impl<'c> Executor<'c> {
                     observer,
                     |_, _| Ok(()),
                 )
+                .map(|()| Committed::No)
                 .map_err(AttemptError::Failed),
         };
-        let result = ran.and_then(|()| {
-            let elapsed = started.elapsed();
-            track(self.client, millis(elapsed))
-                .map_err(|e| AttemptError::Failed(tracking_error(migration, e)))?;
-            Ok(elapsed)
+        let result = ran.and_then(|committed| {
+            if committed == Committed::Yes {
+                return Ok(());
+            }
+            if let Some(record) = record {
+                self.client
+                    .batch_execute(&record(None))
+                    .map_err(|e| AttemptError::Failed(tracking_error(migration, e)))?;
+            }
+            self.client.batch_execute("COMMIT").map_err(|e| {
+                AttemptError::Failed(match ServerError::from_error(&e) {
+                    Some(server) => ExecError::Commit {
+                        version: migration.version.clone(),
+                        server: Box::new(server),
+                    },
+                    None => connection_error(migration, e),
+                })
+            })
         });
         match result {
-            Ok(elapsed) => {
-                if let Err(e) = self.client.batch_execute("COMMIT") {
-                    return Err(AttemptError::Failed(match ServerError::from_error(&e) {
-                        Some(server) => ExecError::Commit {
-                            version: migration.version.clone(),
-                            server: Box::new(server),
-                        },
-                        None => connection_error(migration, e),
-                    }));
-                }
-                Ok(elapsed)
-            }
+            Ok(()) => Ok(started.elapsed()),
             Err(error) => {
-                // The transaction is aborted; ROLLBACK cannot fail on a live
-                // session, and a dead one rolled back already.
+                // An aborted transaction: ROLLBACK cannot fail on a live
+                // session, and a dead one rolled back already. After a
+                // failed COMMIT there is none, and the server's warning
+                // about that belongs to no migration.
                 let _ = self.client.batch_execute("ROLLBACK");
+                self.notices.drain();
                 Err(error)
             }
         }
     }
 
     /// Opens a transaction and runs `script` in batches (see [`batch`]).
-    /// `started` is when the attempt began.
+    /// The batch that ends the script also carries `end` (the tracking row
+    /// and `COMMIT`), unless an `\echo` comes last. `started` is when the
+    /// attempt began.
     fn run_batches(
         &mut self,
         migration: &Migration,
         script: &Script,
         direction: Direction,
         observer: &mut dyn FnMut(Event<'_>),
+        end: &str,
         started: Instant,
-    ) -> Result<(), AttemptError> {
+    ) -> Result<Committed, AttemptError> {
         let total = script.statement_count();
         let mut done = 0;
         let mut step = 0;
@@ -732,7 +763,11 @@ impl<'c> Executor<'c> {
                 step += 1;
                 continue;
             }
-            let batch = Batch::collect(script, step, done + 1, std::mem::take(&mut begin_pending));
+            let mut batch =
+                Batch::collect(script, step, done + 1, std::mem::take(&mut begin_pending));
+            if batch.ends_script {
+                batch.finish_with(end);
+            }
             let file = &script.files[batch.file];
             let result = self.client.batch_execute(&batch.text);
             let notices = self.notices.drain();
@@ -741,7 +776,7 @@ impl<'c> Executor<'c> {
                     return Err(AttemptError::Failed(connection_error(migration, e)));
                 };
                 let located = server.position.and_then(|p| batch.locate(p));
-                if located.is_none() && batch.len() > 1 {
+                if located.is_none() && !batch.is_lone_statement() {
                     return Err(AttemptError::Unlocated(Box::new(Unlocated {
                         server,
                         batch,
@@ -758,6 +793,9 @@ impl<'c> Executor<'c> {
             done = batch.last_statement();
             step += batch.len();
             observer(Event::Statement { done, total });
+            if batch.ends_script {
+                return Ok(Committed::Yes);
+            }
         }
         if begin_pending {
             // A script without statements still records in a transaction.
@@ -765,7 +803,7 @@ impl<'c> Executor<'c> {
                 .batch_execute("BEGIN")
                 .map_err(|e| AttemptError::Failed(connection_error(migration, e)))?;
         }
-        Ok(())
+        Ok(Committed::No)
     }
 
     /// Runs the SQL steps of `script` one at a time from `start`, calling
@@ -842,7 +880,7 @@ impl<'c> Executor<'c> {
         migration: &Migration,
         resume_at: usize,
         observer: &mut dyn FnMut(Event<'_>),
-        mut track: impl FnMut(&mut Client, i32) -> Result<(), postgres::Error>,
+        record: &Record<'_>,
     ) -> Result<Duration, ExecError> {
         let table = self.table;
         table
@@ -896,7 +934,7 @@ impl<'c> Executor<'c> {
                 // progress record commit together.
                 let mut finish = || -> Result<(), postgres::Error> {
                     self.client.batch_execute("BEGIN")?;
-                    let done = track(self.client, ms).and_then(|()| {
+                    let done = self.client.batch_execute(&record(Some(ms))).and_then(|()| {
                         self.client
                             .execute(
                                 &format!("DELETE FROM {progress} WHERE version = $1"),
@@ -997,6 +1035,25 @@ fn statement_failure(
 
 fn point(offset: usize) -> Span {
     Span::new(offset, offset)
+}
+
+/// Prepares `sql` on the session with SQL-level `PREPARE`, under a name
+/// taken from its text, unless the session has it already; the name, for
+/// `EXECUTE` (see [`audit::execute_sql`]).
+fn prepare_named(client: &mut Client, sql: &str) -> Result<String, postgres::Error> {
+    use sha2::Digest as _;
+    let digest = format!("{:x}", sha2::Sha256::digest(sql.as_bytes()));
+    let name = format!("pgshift_record_{}", &digest[..16]);
+    let prepared: bool = client
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_prepared_statements WHERE name = $1)",
+            &[&name],
+        )?
+        .get(0);
+    if !prepared {
+        client.batch_execute(&format!("PREPARE {name} AS {sql}"))?;
+    }
+    Ok(name)
 }
 
 /// Indexes marked invalid, as a failed `CREATE INDEX CONCURRENTLY` leaves them.
