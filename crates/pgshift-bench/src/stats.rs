@@ -44,6 +44,21 @@ impl Summary {
     }
 }
 
+/// The median over rounds of the time of `runs[i]` divided by that of
+/// `base[i]` (rounds where both ran). Methods alternate within a round, so
+/// a pair ran under the same load: on a shared machine whose speed drifts
+/// from one minute to the next, this is a steadier estimate of the ratio
+/// than the ratio of the medians, which compares runs from different
+/// moments.
+pub fn paired_ratio(runs: &[Measured], base: &[Measured]) -> Option<f64> {
+    let ratios = runs
+        .iter()
+        .zip(base)
+        .map(|(a, b)| a.elapsed.as_secs_f64() / b.elapsed.as_secs_f64())
+        .collect();
+    median(ratios)
+}
+
 /// The median (mean of the middle two for an even count).
 fn median(mut values: Vec<f64>) -> Option<f64> {
     values.sort_by(f64::total_cmp);
@@ -84,6 +99,17 @@ mod tests {
         let even = Summary::of(&[run(40, 0), run(10, 0), run(20, 0), run(30, 0)]).unwrap();
         assert!((even.median - 0.025).abs() < 1e-12);
         assert_eq!(Summary::of(&[]), None);
+    }
+
+    #[test]
+    fn paired_ratio_compares_runs_of_the_same_round() {
+        // The machine slowed down in the second round: both methods took
+        // twice as long, the ratio stayed 1.1.
+        let pgshift = [run(1100, 0), run(2200, 0), run(1100, 0)];
+        let floor = [run(1000, 0), run(2000, 0), run(1000, 0)];
+        let ratio = paired_ratio(&pgshift, &floor).unwrap();
+        assert!((ratio - 1.1).abs() < 1e-9, "{ratio}");
+        assert_eq!(paired_ratio(&[], &floor), None);
     }
 
     #[test]
