@@ -435,60 +435,34 @@ impl<'c> Executor<'c> {
         steps: &[UpStep],
         observer: &mut dyn FnMut(Event<'_>),
     ) -> Result<Report, ExecFailure> {
-        let mut report = Report::default();
-        let record = match prepare_named(self.client, &self.table.record_applied_sql()) {
-            Ok(name) => name,
-            Err(e) => return Err(fail(report, ExecError::Tracking(HistoryError::Db(e)))),
-        };
-        let context = self.audit;
-        for (i, step) in steps.iter().enumerate() {
-            let migration = &set.migrations()[step.migration];
-            observer(Event::Started {
-                migration,
-                direction: Direction::Up,
-                position: i + 1,
-                total: steps.len(),
-            });
-            let started_at = Utc::now();
-            let track = |ms: Option<i32>| {
-                audit::execute_sql(
-                    &record,
-                    context,
-                    &AuditEntry::succeeded(AuditAction::Apply, migration, started_at, ms),
-                    &[&migration.description],
+        let migrations = steps
+            .iter()
+            .map(|step| {
+                (
+                    &set.migrations()[step.migration],
+                    step.resume_at.unwrap_or(0),
                 )
-            };
-            let result = match migration.transaction {
-                TransactionMode::Transactional => self.run_transactional(
+            })
+            .collect();
+        let record_sql = self.table.record_applied_sql();
+        self.run_each(
+            Direction::Up,
+            &record_sql,
+            migrations,
+            observer,
+            |this, migration, resume_at, record, observer| match migration.transaction {
+                TransactionMode::Transactional => this.run_transactional(
                     migration,
                     &migration.script,
                     Direction::Up,
                     observer,
-                    Some(&track),
+                    Some(record),
                 ),
-                TransactionMode::NoTransaction => self.run_no_transaction(
-                    migration,
-                    step.resume_at.unwrap_or(0),
-                    observer,
-                    &track,
-                ),
-            };
-            if let Err(error) = &result {
-                self.audit_failure(AuditAction::Apply, migration, started_at, error);
-            }
-            match result {
-                Ok(elapsed) => {
-                    observer(Event::Finished {
-                        migration,
-                        direction: Direction::Up,
-                        elapsed,
-                    });
-                    report.done.push(outcome(migration, Direction::Up, elapsed));
+                TransactionMode::NoTransaction => {
+                    this.run_no_transaction(migration, resume_at, observer, record)
                 }
-                Err(error) => return Err(fail(report, error)),
-            }
-        }
-        Ok(report)
+            },
+        )
     }
 
     /// Rolls back the migrations at `indices` (newest first), each with the
@@ -499,65 +473,96 @@ impl<'c> Executor<'c> {
         indices: &[usize],
         observer: &mut dyn FnMut(Event<'_>),
     ) -> Result<Report, ExecFailure> {
+        let migrations = indices.iter().map(|&i| (&set.migrations()[i], 0)).collect();
+        let record_sql = self.table.record_rolled_back_sql();
+        self.run_each(
+            Direction::Down,
+            &record_sql,
+            migrations,
+            observer,
+            |this, migration, _, record, observer| {
+                let rollback = migration
+                    .rollback
+                    .as_ref()
+                    .expect("the plan only lists migrations with a rollback file");
+                match rollback.transaction {
+                    TransactionMode::Transactional => this.run_transactional(
+                        migration,
+                        &rollback.script,
+                        Direction::Down,
+                        observer,
+                        Some(record),
+                    ),
+                    TransactionMode::NoTransaction => this
+                        .run_autocommit(migration, &rollback.script, Direction::Down, observer)
+                        .and_then(|elapsed| {
+                            this.client
+                                .batch_execute(&record(Some(millis(elapsed))))
+                                .map_err(|e| tracking_error(migration, e))?;
+                            Ok(elapsed)
+                        }),
+                }
+            },
+        )
+    }
+
+    /// The loop of [`Self::apply`] and [`Self::rollback`]: for each
+    /// migration (with the statement to resume at), reports its start,
+    /// runs it with `run` (given the SQL that records it, from
+    /// `record_sql`), and ends it. Stops at the first failure.
+    fn run_each(
+        &mut self,
+        direction: Direction,
+        record_sql: &str,
+        migrations: Vec<(&Migration, usize)>,
+        observer: &mut dyn FnMut(Event<'_>),
+        run: impl Fn(
+            &mut Self,
+            &Migration,
+            usize,
+            &Record<'_>,
+            &mut dyn FnMut(Event<'_>),
+        ) -> Result<Duration, ExecError>,
+    ) -> Result<Report, ExecFailure> {
         let mut report = Report::default();
-        let forget = match prepare_named(self.client, &self.table.record_rolled_back_sql()) {
+        let name = match prepare_named(self.client, record_sql) {
             Ok(name) => name,
             Err(e) => return Err(fail(report, ExecError::Tracking(HistoryError::Db(e)))),
         };
+        let (action, with_description) = match direction {
+            Direction::Up => (AuditAction::Apply, true),
+            Direction::Down => (AuditAction::Rollback, false),
+        };
         let context = self.audit;
-        for (i, &index) in indices.iter().enumerate() {
-            let migration = &set.migrations()[index];
-            let rollback = migration
-                .rollback
-                .as_ref()
-                .expect("the plan only lists migrations with a rollback file");
+        let total = migrations.len();
+        for (i, (migration, resume_at)) in migrations.into_iter().enumerate() {
             observer(Event::Started {
                 migration,
-                direction: Direction::Down,
+                direction,
                 position: i + 1,
-                total: indices.len(),
+                total,
             });
             let started_at = Utc::now();
-            let forget_row = |ms: Option<i32>| {
-                audit::execute_sql(
-                    &forget,
-                    context,
-                    &AuditEntry::succeeded(AuditAction::Rollback, migration, started_at, ms),
-                    &[],
-                )
+            let description = [migration.description.as_str()];
+            let extra: &[&str] = if with_description { &description } else { &[] };
+            let record = |ms: Option<i32>| {
+                let entry = AuditEntry::succeeded(action, migration, started_at, ms);
+                audit::execute_sql(&name, context, &entry, extra)
             };
-            let result = match rollback.transaction {
-                TransactionMode::Transactional => self.run_transactional(
-                    migration,
-                    &rollback.script,
-                    Direction::Down,
-                    observer,
-                    Some(&forget_row),
-                ),
-                TransactionMode::NoTransaction => self
-                    .run_autocommit(migration, &rollback.script, Direction::Down, observer)
-                    .and_then(|elapsed| {
-                        self.client
-                            .batch_execute(&forget_row(Some(millis(elapsed))))
-                            .map_err(|e| tracking_error(migration, e))?;
-                        Ok(elapsed)
-                    }),
-            };
-            if let Err(error) = &result {
-                self.audit_failure(AuditAction::Rollback, migration, started_at, error);
-            }
+            let result = run(self, migration, resume_at, &record, observer);
             match result {
                 Ok(elapsed) => {
                     observer(Event::Finished {
                         migration,
-                        direction: Direction::Down,
+                        direction,
                         elapsed,
                     });
-                    report
-                        .done
-                        .push(outcome(migration, Direction::Down, elapsed));
+                    report.done.push(outcome(migration, direction, elapsed));
                 }
-                Err(error) => return Err(fail(report, error)),
+                Err(error) => {
+                    self.audit_failure(action, migration, started_at, &error);
+                    return Err(fail(report, error));
+                }
             }
         }
         Ok(report)
