@@ -33,6 +33,20 @@ const MAX_BYTES: usize = 256 * 1024;
 /// than a `BEGIN` of its own.
 const BEGIN_PREFIX: &str = "BEGIN;";
 
+/// True for `SET` and `RESET`. The server reads a whole query before it
+/// runs any of it, so a setting that changes how SQL is read
+/// (`standard_conforming_strings`, `backslash_quote`) would not apply to
+/// the statements after it in the same query, as it does under psql: such
+/// a statement ends its batch.
+fn changes_settings(sql: &str) -> bool {
+    let word: String = sql
+        .trim_start()
+        .chars()
+        .take_while(|c| c.is_ascii_alphabetic())
+        .collect();
+    word.eq_ignore_ascii_case("set") || word.eq_ignore_ascii_case("reset")
+}
+
 /// Consecutive statements of one file, joined into one query text.
 #[derive(Debug)]
 pub(super) struct Batch {
@@ -139,6 +153,9 @@ impl Batch {
                 start,
                 end: chars,
             });
+            if changes_settings(sql) {
+                break;
+            }
         }
         assert!(
             !batch.parts.is_empty(),
@@ -256,6 +273,18 @@ mod tests {
         assert!(!batch.is_lone_statement(), "the error may be the COMMIT's");
         let commit = batch.text.find("COMMIT").unwrap() as u32 + 1;
         assert_eq!(batch.locate(commit), None);
+    }
+
+    #[test]
+    fn a_setting_ends_its_batch() {
+        let s = script("SET lock_timeout = '1s';\nSELECT 1;\n  reset lock_timeout;\nSELECT 2;\n");
+        let first = Batch::collect(&s, 0, 1, true);
+        assert_eq!(first.len(), 1);
+        let second = Batch::collect(&s, 1, 2, false);
+        assert_eq!(second.len(), 2, "{}", second.text);
+        assert_eq!(Batch::collect(&s, 3, 4, false).len(), 1);
+        let settings = script("SELECT set_config('a.b', '1', true);\nSELECT 2;\n");
+        assert_eq!(Batch::collect(&settings, 0, 1, false).len(), 2);
     }
 
     #[test]
