@@ -30,6 +30,9 @@ pub enum ExitStatus {
     BackupFailed = 9,
     /// A bug or an unexpected failure (local cluster, file system).
     Internal = 10,
+    /// Ctrl-C or SIGTERM: the running statement was cancelled and its
+    /// migration rolled back, or the scratch databases dropped.
+    Interrupted = 130,
 }
 
 impl From<ExitStatus> for std::process::ExitCode {

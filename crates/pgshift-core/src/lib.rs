@@ -33,6 +33,7 @@ pub mod drift;
 pub mod error;
 pub mod executor;
 pub mod history;
+pub mod interrupt;
 pub mod lint;
 pub mod lock;
 pub mod migration;

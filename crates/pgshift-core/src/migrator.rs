@@ -388,6 +388,8 @@ impl Migrator {
             &mut dyn FnMut(Event<'_>),
         ) -> Result<Report, crate::executor::ExecFailure>,
     ) -> Result<Report, Error> {
+        // Ctrl-C cancels what this session runs rather than abandoning it.
+        let _cancellable = crate::interrupt::register(&self.connection, client);
         let mut executor = Executor::new(
             client,
             &self.table,

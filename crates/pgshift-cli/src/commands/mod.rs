@@ -32,6 +32,7 @@ use pgshift_core::migrator::{Migrator, Progress};
 
 /// Runs the command and reports any failure; returns the exit status.
 pub fn run(cli: Cli, out: &mut Output) -> ExitStatus {
+    install_interrupt_handler();
     let result = Settings::resolve(&cli.global)
         .map_err(|e| Failure::new(ExitStatus::Validation, Problem::error(format!("{:#}", e.0))))
         .and_then(|settings| match cli.command {
@@ -63,12 +64,17 @@ pub fn run(cli: Cli, out: &mut Output) -> ExitStatus {
             std::thread::park();
         }
     }
-    match result {
+    let status = match result {
         Ok(status) => status,
         Err(failure) => {
             report(out, &failure);
             failure.status
         }
+    };
+    if pgshift_core::interrupt::requested() {
+        ExitStatus::Interrupted
+    } else {
+        status
     }
 }
 
@@ -244,14 +250,13 @@ fn show_progress(out: &mut Output, progress: Progress<'_>) {
 }
 
 /// Where scratch databases go: `--dev-url` (or `PGSHIFT_DEV_URL`), else the
-/// local development cluster. Installs the Ctrl-C handler that drops them.
+/// local development cluster.
 fn scratch_server(
     settings: &Settings,
     args: &crate::args::ScratchArgs,
     out: &mut Output,
 ) -> Result<pgshift_core::scratch::ScratchServer, Failure> {
     use pgshift_core::scratch::ScratchServer;
-    install_interrupt_handler();
     let url = args
         .dev_url
         .clone()
@@ -299,28 +304,36 @@ fn create_scratch(
     Ok(db)
 }
 
-/// On SIGINT/SIGTERM: drop this process's scratch databases, then exit
-/// 130 (a signal's default action would skip the destructors that drop
-/// them).
+/// On SIGINT/SIGTERM while migrations run: cancel the running statement
+/// and let the run end like a failure (its migration rolls back), then exit
+/// 130; a second signal exits at once. Otherwise: drop this process's
+/// scratch databases, then exit 130 (a signal's default action would skip
+/// the destructors that drop them).
 static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 fn install_interrupt_handler() {
+    use std::sync::atomic::Ordering;
     use std::sync::Once;
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         let _ = ctrlc::set_handler(|| {
-            INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
+            #[allow(clippy::print_stderr)]
+            if pgshift_core::interrupt::running() && !pgshift_core::interrupt::requested() {
+                eprintln!(
+                    "interrupted: cancelling the running statement; the migration in progress \
+                     rolls back (press Ctrl-C again to quit at once)"
+                );
+                pgshift_core::interrupt::request();
+                return;
+            }
+            INTERRUPTED.store(true, Ordering::SeqCst);
             let dropped = pgshift_core::scratch::drop_active();
             #[allow(clippy::print_stderr)]
-            {
+            if !dropped.is_empty() {
                 eprintln!(
-                    "interrupted; dropped {} scratch database(s){}",
+                    "interrupted; dropped {} scratch database(s): {}",
                     dropped.len(),
-                    if dropped.is_empty() {
-                        String::new()
-                    } else {
-                        format!(": {}", dropped.join(", "))
-                    }
+                    dropped.join(", ")
                 );
             }
             std::process::exit(130);

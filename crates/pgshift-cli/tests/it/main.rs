@@ -7,6 +7,7 @@ mod checks;
 mod common;
 mod connection;
 mod dump;
+mod interrupt;
 mod lint;
 mod lint_rules;
 mod lock;

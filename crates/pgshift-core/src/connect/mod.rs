@@ -1035,6 +1035,16 @@ impl ConnectionSettings {
         }
     }
 
+    /// Asks the server to cancel what the session of `token` (opened with
+    /// these settings) is running, over the same kind of connection.
+    pub(crate) fn cancel_query(&self, token: &postgres::CancelToken) -> Result<(), ConnectError> {
+        let result = match self.tls_connector()? {
+            Some(tls) => token.cancel_query(tls),
+            None => token.cancel_query(postgres::NoTls),
+        };
+        result.map_err(|e| self.classify(e))
+    }
+
     /// The driver configuration, password and application name included
     /// (its `Debug` output hides the password), for async callers.
     pub fn to_tokio_config(&self, application_name: &str) -> tokio_postgres::Config {

@@ -262,6 +262,13 @@ pub enum ExecError {
     /// Reading or writing the tracking tables failed.
     #[error(transparent)]
     Tracking(#[from] HistoryError),
+    /// Ctrl-C: the migration was not started, or stopped between two
+    /// statements and rolled back (see [`crate::interrupt`]).
+    #[error("interrupted at migration {version}; it was not applied")]
+    Interrupted {
+        /// The migration.
+        version: Version,
+    },
 }
 
 /// A statement that failed, and where it is.
@@ -536,6 +543,9 @@ impl<'c> Executor<'c> {
         let context = self.audit;
         let total = migrations.len();
         for (i, (migration, resume_at)) in migrations.into_iter().enumerate() {
+            if crate::interrupt::requested() {
+                return Err(fail(report, interrupted(migration)));
+            }
             observer(Event::Started {
                 migration,
                 direction,
@@ -636,6 +646,9 @@ impl<'c> Executor<'c> {
                 .filter(|s| RETRYABLE.contains(&s.code.as_str()))
                 .cloned();
             match (busy, error) {
+                (_, error) if crate::interrupt::requested() => {
+                    return Err(give_up(migration, script, direction, error, observer));
+                }
                 (Some(server), error) if attempt < max_attempts => {
                     if let AttemptError::Unlocated(unlocated) = error {
                         let Unlocated { batch, notices, .. } = *unlocated;
@@ -665,18 +678,8 @@ impl<'c> Executor<'c> {
                         shown: unlocated.batch.first_step,
                     };
                 }
-                (_, AttemptError::Unlocated(unlocated)) => {
-                    let Unlocated {
-                        server,
-                        batch,
-                        notices,
-                        ..
-                    } = *unlocated;
-                    let file = Arc::clone(&script.files[batch.file]);
-                    forward_notices(notices, &file, &batch, observer);
-                    return Err(statement_failure(
-                        migration, direction, &file, &batch, None, server, script,
-                    ));
+                (_, error) => {
+                    return Err(give_up(migration, script, direction, error, observer));
                 }
             }
         }
@@ -768,6 +771,9 @@ impl<'c> Executor<'c> {
                 step += 1;
                 continue;
             }
+            if crate::interrupt::requested() {
+                return Err(AttemptError::Failed(interrupted(migration)));
+            }
             let mut batch =
                 Batch::collect(script, step, done + 1, std::mem::take(&mut begin_pending));
             if batch.ends_script {
@@ -840,6 +846,9 @@ impl<'c> Executor<'c> {
                     index += 1;
                     if index <= from {
                         continue;
+                    }
+                    if crate::interrupt::requested() {
+                        return Err(interrupted(migration));
                     }
                     let source = &script.files[*file];
                     let batch = Batch::single(
@@ -1098,6 +1107,38 @@ fn outcome(migration: &Migration, direction: Direction, elapsed: Duration) -> Ou
         description: migration.description.clone(),
         direction,
         execution_time_ms: elapsed.as_millis() as u64,
+    }
+}
+
+/// The error of a transactional migration that will not be tried again:
+/// a batch that failed without saying which statement is reported as
+/// the range of statements sent together, with its notices.
+fn give_up(
+    migration: &Migration,
+    script: &Script,
+    direction: Direction,
+    error: AttemptError,
+    observer: &mut dyn FnMut(Event<'_>),
+) -> ExecError {
+    match error {
+        AttemptError::Failed(error) => error,
+        AttemptError::Unlocated(unlocated) => {
+            let Unlocated {
+                server,
+                batch,
+                notices,
+                ..
+            } = *unlocated;
+            let file = Arc::clone(&script.files[batch.file]);
+            forward_notices(notices, &file, &batch, observer);
+            statement_failure(migration, direction, &file, &batch, None, server, script)
+        }
+    }
+}
+
+fn interrupted(migration: &Migration) -> ExecError {
+    ExecError::Interrupted {
+        version: migration.version.clone(),
     }
 }
 
