@@ -63,6 +63,11 @@ pub fn restore(
     out: &mut Output,
 ) -> Result<ExitStatus, Failure> {
     let migrator = migrator(settings, out)?;
+    // A missing file, or one that is no backup, is said before anything
+    // is asked or announced.
+    pgshift_core::backup::locate(pgshift_core::backup::Tool::PgRestore, &settings.tools)
+        .and_then(|pg_restore| pgshift_core::backup::read_archive(&pg_restore, &args.file))
+        .map_err(|e| Failure::from(pgshift_core::Error::from(e)))?;
     if args.into.is_none() && !args.yes {
         let target = migrator.connection().redacted();
         if !out.interactive || out.json {

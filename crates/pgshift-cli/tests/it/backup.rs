@@ -638,3 +638,21 @@ fn a_restore_blocked_by_another_session_fails_instead_of_waiting() {
     .assert_code(0);
     assert_eq!(column(&db, USERS), ["1:ada"]);
 }
+
+#[test]
+fn a_restore_of_a_missing_or_foreign_file_says_so_before_anything_else() {
+    let Some(db) = test_db_or_skip!() else { return };
+    let project = project();
+    std::fs::write(project.path().join("notes.txt"), "not a backup\n").unwrap();
+    for (file, says) in [
+        ("missing.dump", "no such file"),
+        ("notes.txt", "is not a pg_dump custom-format archive"),
+    ] {
+        // No --yes and no terminal: the file is checked before the
+        // confirmation would be refused, and nothing is announced.
+        let run = Run::of(project.cmd(&db).args(["restore", file]));
+        run.assert_code(9);
+        assert!(run.stderr.contains(says), "{}", run.stderr);
+        assert!(!run.stderr.contains("restoring"), "{}", run.stderr);
+    }
+}
