@@ -23,7 +23,7 @@
 //! starts from the same state. The databases are kept until the cluster is
 //! removed at the end rather than dropped after each run: on ext4, creating
 //! files soon after deleting thousands makes the next run two to three
-//! times slower (see [`bench`]).
+//! times slower (see [`mod@bench`]).
 //!
 //! | method | what runs | why |
 //! | --- | --- | --- |

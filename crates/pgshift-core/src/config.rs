@@ -49,7 +49,7 @@ pub struct ConfigFile {
     pub role: Option<String>,
     /// `[lint]`: which lint rules run.
     pub lint: Option<LintConfig>,
-    /// Health checks folder, relative to the file [default: `<dir>/checks`].
+    /// Health checks folder, relative to the file (default: `<dir>/checks`).
     pub checks_dir: Option<PathBuf>,
     /// Backups folder, relative to the file [default: `backups`].
     pub backup_dir: Option<PathBuf>,

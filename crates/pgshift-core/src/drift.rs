@@ -1,6 +1,6 @@
 //! `pgshift drift`: does the database still look like its migrations say?
 //!
-//! [`expected_schema`] replays the migrations recorded as applied in the
+//! [`detect`] replays the migrations recorded as applied in the
 //! target's tracking table, from their files and in version order, on a
 //! scratch database, and snapshots it; [`crate::diff::diff`] of that
 //! (expected) against the target's own snapshot (actual) is the drift.

@@ -4,7 +4,7 @@
 //! tracking-row upsert, `COMMIT`: it either happens entirely with its row,
 //! or not at all. Its statements (as the lexer split them) go to the server
 //! in runs sent as one query each, the last run followed by the tracking row
-//! and `COMMIT` in the same query (see [`batch`]): a small migration is one
+//! and `COMMIT` in the same query (see `batch`): a small migration is one
 //! round trip whatever its length. A server error or notice still maps back
 //! to its statement and file position. Lock timeouts and
 //! deadlocks are retried a bounded number of times with exponential backoff
@@ -19,6 +19,8 @@
 //! returns a [`Report`] of what was done, on failure too.
 
 mod batch;
+mod no_transaction;
+mod transactional;
 
 use crate::audit::{self, AuditAction, AuditContext, AuditEntry};
 use crate::connect::NoticeMessage;
@@ -30,13 +32,8 @@ use crate::source::{SourceFile, Span};
 use batch::Batch;
 use chrono::{DateTime, Utc};
 use postgres::Client;
-use rand::Rng;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-/// SQLSTATEs worth retrying: lock_not_available (a `lock_timeout` fired)
-/// and deadlock_detected. Both mean "busy", not "wrong".
-const RETRYABLE: [&str; 2] = ["55P03", "40P01"];
 
 /// Retry policy for transactional migrations.
 #[derive(Debug, Clone)]
@@ -332,56 +329,10 @@ enum StartAt {
     Statement(usize),
 }
 
-/// How an attempt at a transactional migration sends its statements.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Sending {
-    /// Runs of statements as one query each: the first attempt.
-    Batched,
-    /// One statement at a time: a retry, or the run that finds which
-    /// statement of a batch failed (`shown` as in [`StartAt::Begin`]).
-    OneByOne { shown: usize },
-}
-
 /// The SQL that records a migration's tracking and audit rows, given how
 /// many milliseconds it took (`None`: measured by the server, see
 /// [`audit::execute_sql`]).
 type Record<'a> = dyn Fn(Option<i32>) -> String + 'a;
-
-/// Whether the batches of an attempt ended with its `COMMIT`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Committed {
-    Yes,
-    No,
-}
-
-/// Why an attempt at a transactional migration failed.
-#[derive(Debug)]
-enum AttemptError {
-    /// The failure, with its statement when a statement failed.
-    Failed(ExecError),
-    /// Statements sent together failed without saying which one.
-    Unlocated(Box<Unlocated>),
-}
-
-/// A batch that failed with an error that has no position.
-#[derive(Debug)]
-struct Unlocated {
-    server: ServerError,
-    batch: Batch,
-    /// Notices the batch raised before the error, not yet shown.
-    notices: Vec<NoticeMessage>,
-    /// How long the attempt had run.
-    elapsed: Duration,
-}
-
-impl AttemptError {
-    fn server(&self) -> Option<&ServerError> {
-        match self {
-            AttemptError::Failed(error) => error.server(),
-            AttemptError::Unlocated(unlocated) => Some(&unlocated.server),
-        }
-    }
-}
 
 impl<'c> Executor<'c> {
     /// An executor on `client`, whose notice callback feeds `notices`.
@@ -622,201 +573,6 @@ impl<'c> Executor<'c> {
         Ok(started.elapsed())
     }
 
-    /// One migration in one transaction, retried when the server is busy.
-    fn run_transactional(
-        &mut self,
-        migration: &Migration,
-        script: &Script,
-        direction: Direction,
-        observer: &mut dyn FnMut(Event<'_>),
-        record: Option<&Record<'_>>,
-    ) -> Result<Duration, ExecError> {
-        let max_attempts = self.options.max_retries + 1;
-        let mut attempt = 1;
-        let mut sending = Sending::Batched;
-        loop {
-            let error = match self
-                .try_transactional(migration, script, direction, observer, record, sending)
-            {
-                Ok(elapsed) => return Ok(elapsed),
-                Err(error) => error,
-            };
-            let busy = error
-                .server()
-                .filter(|s| RETRYABLE.contains(&s.code.as_str()))
-                .cloned();
-            match (busy, error) {
-                (_, error) if crate::interrupt::requested() => {
-                    return Err(give_up(migration, script, direction, error, observer));
-                }
-                (Some(server), error) if attempt < max_attempts => {
-                    if let AttemptError::Unlocated(unlocated) = error {
-                        let Unlocated { batch, notices, .. } = *unlocated;
-                        let file = Arc::clone(&script.files[batch.file]);
-                        forward_notices(notices, &file, &batch, observer);
-                    }
-                    let base = self.options.retry_delay * 2u32.saturating_pow(attempt - 1);
-                    let jitter = rand::thread_rng().gen_range(0.0..1.0);
-                    let delay = base.mul_f64(1.0 + jitter);
-                    observer(Event::Retry {
-                        attempt,
-                        max_attempts,
-                        delay,
-                        error: &server,
-                    });
-                    std::thread::sleep(delay);
-                    attempt += 1;
-                    // A busy database: precision over round trips.
-                    sending = Sending::OneByOne { shown: 0 };
-                }
-                (_, AttemptError::Failed(error)) => return Err(error),
-                (_, AttemptError::Unlocated(unlocated))
-                    if unlocated.elapsed <= self.options.replay_within =>
-                {
-                    // Its notices will be raised again, by their statements.
-                    sending = Sending::OneByOne {
-                        shown: unlocated.batch.first_step,
-                    };
-                }
-                (_, error) => {
-                    return Err(give_up(migration, script, direction, error, observer));
-                }
-            }
-        }
-    }
-
-    fn try_transactional(
-        &mut self,
-        migration: &Migration,
-        script: &Script,
-        direction: Direction,
-        observer: &mut dyn FnMut(Event<'_>),
-        record: Option<&Record<'_>>,
-        sending: Sending,
-    ) -> Result<Duration, AttemptError> {
-        let started = Instant::now();
-        let ran = match sending {
-            Sending::Batched => {
-                let end = match record {
-                    Some(record) => format!("{};\nCOMMIT", record(None)),
-                    None => "COMMIT".to_string(),
-                };
-                self.run_batches(migration, script, direction, observer, &end, started)
-            }
-            Sending::OneByOne { shown } => self
-                .run_statements(
-                    migration,
-                    script,
-                    direction,
-                    StartAt::Begin { shown },
-                    observer,
-                    |_, _| Ok(()),
-                )
-                .map(|()| Committed::No)
-                .map_err(AttemptError::Failed),
-        };
-        let result = ran.and_then(|committed| {
-            if committed == Committed::Yes {
-                return Ok(());
-            }
-            if let Some(record) = record {
-                self.client
-                    .batch_execute(&record(None))
-                    .map_err(|e| AttemptError::Failed(tracking_error(migration, e)))?;
-            }
-            self.client.batch_execute("COMMIT").map_err(|e| {
-                AttemptError::Failed(match ServerError::from_error(&e) {
-                    Some(server) => ExecError::Commit {
-                        version: migration.version.clone(),
-                        server: Box::new(server),
-                    },
-                    None => connection_error(migration, e),
-                })
-            })
-        });
-        match result {
-            Ok(()) => Ok(started.elapsed()),
-            Err(error) => {
-                // An aborted transaction: ROLLBACK cannot fail on a live
-                // session, and a dead one rolled back already. After a
-                // failed COMMIT there is none, and the server's warning
-                // about that belongs to no migration.
-                let _ = self.client.batch_execute("ROLLBACK");
-                self.notices.drain();
-                Err(error)
-            }
-        }
-    }
-
-    /// Opens a transaction and runs `script` in batches (see [`batch`]).
-    /// The batch that ends the script also carries `end` (the tracking row
-    /// and `COMMIT`), unless an `\echo` comes last. `started` is when the
-    /// attempt began.
-    fn run_batches(
-        &mut self,
-        migration: &Migration,
-        script: &Script,
-        direction: Direction,
-        observer: &mut dyn FnMut(Event<'_>),
-        end: &str,
-        started: Instant,
-    ) -> Result<Committed, AttemptError> {
-        let total = script.statement_count();
-        let mut done = 0;
-        let mut step = 0;
-        let mut begin_pending = true;
-        while let Some(current) = script.steps.get(step) {
-            if let Step::Echo { text } = current {
-                observer(Event::Echo { text });
-                step += 1;
-                continue;
-            }
-            if crate::interrupt::requested() {
-                return Err(AttemptError::Failed(interrupted(migration)));
-            }
-            let mut batch =
-                Batch::collect(script, step, done + 1, std::mem::take(&mut begin_pending));
-            if batch.ends_script {
-                batch.finish_with(end);
-            }
-            let file = &script.files[batch.file];
-            let result = self.client.batch_execute(&batch.text);
-            let notices = self.notices.drain();
-            if let Err(e) = result {
-                let Some(server) = ServerError::from_error(&e) else {
-                    return Err(AttemptError::Failed(connection_error(migration, e)));
-                };
-                let located = server.position.and_then(|p| batch.locate(p));
-                if located.is_none() && !batch.is_lone_statement() {
-                    return Err(AttemptError::Unlocated(Box::new(Unlocated {
-                        server,
-                        batch,
-                        notices,
-                        elapsed: started.elapsed(),
-                    })));
-                }
-                forward_notices(notices, file, &batch, observer);
-                return Err(AttemptError::Failed(statement_failure(
-                    migration, direction, file, &batch, located, server, script,
-                )));
-            }
-            forward_notices(notices, file, &batch, observer);
-            done = batch.last_statement();
-            step += batch.len();
-            observer(Event::Statement { done, total });
-            if batch.ends_script {
-                return Ok(Committed::Yes);
-            }
-        }
-        if begin_pending {
-            // A script without statements still records in a transaction.
-            self.client
-                .batch_execute("BEGIN")
-                .map_err(|e| AttemptError::Failed(connection_error(migration, e)))?;
-        }
-        Ok(Committed::No)
-    }
-
     /// Runs the SQL steps of `script` one at a time from `start`, calling
     /// `after(client, done)` after each statement.
     fn run_statements(
@@ -885,102 +641,6 @@ impl<'c> Executor<'c> {
                 .map_err(|e| connection_error(migration, e))?;
         }
         Ok(())
-    }
-
-    /// A no-transaction migration: statements in autocommit, progress
-    /// recorded after each, the tracking row written at the end.
-    fn run_no_transaction(
-        &mut self,
-        migration: &Migration,
-        resume_at: usize,
-        observer: &mut dyn FnMut(Event<'_>),
-        record: &Record<'_>,
-    ) -> Result<Duration, ExecError> {
-        let table = self.table;
-        table
-            .ensure_progress(self.client)
-            .map_err(ExecError::Tracking)?;
-        let progress = table.progress_qualified();
-        let total = migration.script.statement_count();
-        let version = migration.version.as_str();
-        let start_digest = crate::plan::done_digest(migration, resume_at);
-        self.client
-            .execute(
-                &format!(
-                    "INSERT INTO {progress} (version, checksum, statements_total, statements_done, done_digest) \
-                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (version) DO UPDATE SET checksum = EXCLUDED.checksum, \
-                     statements_total = EXCLUDED.statements_total, statements_done = EXCLUDED.statements_done, \
-                     done_digest = EXCLUDED.done_digest, error = NULL, sqlstate = NULL, updated_at = CURRENT_TIMESTAMP"
-                ),
-                &[
-                    &version,
-                    &migration.checksum.as_str(),
-                    &(total as i32),
-                    &(resume_at as i32),
-                    &start_digest,
-                ],
-            )
-            .map_err(|e| tracking_error(migration, e))?;
-        let advance = format!(
-            "UPDATE {progress} SET statements_done = $2, done_digest = $3, updated_at = CURRENT_TIMESTAMP WHERE version = $1"
-        );
-
-        let started = Instant::now();
-        let result = self.run_statements(
-            migration,
-            &migration.script,
-            Direction::Up,
-            StartAt::Statement(resume_at),
-            observer,
-            |client, done| {
-                let digest = crate::plan::done_digest(migration, done);
-                client
-                    .execute(&advance, &[&version, &(done as i32), &digest])
-                    .map_err(|e| tracking_error(migration, e))?;
-                Ok(())
-            },
-        );
-        match result {
-            Ok(()) => {
-                let elapsed = started.elapsed();
-                let ms = millis(elapsed);
-                // The tracking row, the audit row and the end of the
-                // progress record commit together.
-                let mut finish = || -> Result<(), postgres::Error> {
-                    self.client.batch_execute("BEGIN")?;
-                    let done = self.client.batch_execute(&record(Some(ms))).and_then(|()| {
-                        self.client
-                            .execute(
-                                &format!("DELETE FROM {progress} WHERE version = $1"),
-                                &[&version],
-                            )
-                            .map(drop)
-                    });
-                    match done {
-                        Ok(()) => self.client.batch_execute("COMMIT"),
-                        Err(e) => {
-                            let _ = self.client.batch_execute("ROLLBACK");
-                            Err(e)
-                        }
-                    }
-                };
-                finish().map_err(|e| tracking_error(migration, e))?;
-                Ok(elapsed)
-            }
-            Err(mut error) => {
-                if let ExecError::Statement(failure) = &mut error {
-                    failure.no_transaction = true;
-                    let _ = self.client.execute(
-                        &format!(
-                            "UPDATE {progress} SET error = $2, sqlstate = $3, updated_at = CURRENT_TIMESTAMP WHERE version = $1"
-                        ),
-                        &[&version, &failure.server.message, &failure.server.code],
-                    );
-                    failure.invalid_indexes = find_invalid_indexes(self.client).unwrap_or_default();
-                }
-                Err(error)
-            }
-        }
     }
 }
 
@@ -1107,32 +767,6 @@ fn outcome(migration: &Migration, direction: Direction, elapsed: Duration) -> Ou
         description: migration.description.clone(),
         direction,
         execution_time_ms: elapsed.as_millis() as u64,
-    }
-}
-
-/// The error of a transactional migration that will not be tried again:
-/// a batch that failed without saying which statement is reported as
-/// the range of statements sent together, with its notices.
-fn give_up(
-    migration: &Migration,
-    script: &Script,
-    direction: Direction,
-    error: AttemptError,
-    observer: &mut dyn FnMut(Event<'_>),
-) -> ExecError {
-    match error {
-        AttemptError::Failed(error) => error,
-        AttemptError::Unlocated(unlocated) => {
-            let Unlocated {
-                server,
-                batch,
-                notices,
-                ..
-            } = *unlocated;
-            let file = Arc::clone(&script.files[batch.file]);
-            forward_notices(notices, &file, &batch, observer);
-            statement_failure(migration, direction, &file, &batch, None, server, script)
-        }
     }
 }
 

@@ -6,10 +6,10 @@
 //! on an existing table, a column type change that rewrites the table, a
 //! foreign key or check constraint added without `NOT VALID`, renames, and
 //! more. Its findings are warnings, except the ones that fail outright on a
-//! table with rows ([`severity`]).
+//! table with rows (`severity`).
 //!
 //! A few squawk rules contradict how pgshift runs a file, so they are off
-//! unless enabled by name ([`is_default`]):
+//! unless enabled by name (`is_default`):
 //! - `transaction-nesting`, `ban-uncommitted-transaction`: pgshift folds a
 //!   file's own `BEGIN; … COMMIT;` into its transaction, and the loader
 //!   already refuses transaction control anywhere else;

@@ -1,0 +1,108 @@
+//! A `-- pgshift:no-transaction` migration: statements in autocommit,
+//! progress recorded after each, so a failure can be shown by `status` and
+//! resumed by `up --resume`.
+
+use super::{
+    find_invalid_indexes, millis, tracking_error, Direction, Event, ExecError, Executor, Record,
+    StartAt,
+};
+use crate::migration::Migration;
+use std::time::{Duration, Instant};
+
+impl Executor<'_> {
+    /// A no-transaction migration: statements in autocommit, progress
+    /// recorded after each, the tracking row written at the end.
+    pub(super) fn run_no_transaction(
+        &mut self,
+        migration: &Migration,
+        resume_at: usize,
+        observer: &mut dyn FnMut(Event<'_>),
+        record: &Record<'_>,
+    ) -> Result<Duration, ExecError> {
+        let table = self.table;
+        table
+            .ensure_progress(self.client)
+            .map_err(ExecError::Tracking)?;
+        let progress = table.progress_qualified();
+        let total = migration.script.statement_count();
+        let version = migration.version.as_str();
+        let start_digest = crate::plan::done_digest(migration, resume_at);
+        self.client
+            .execute(
+                &format!(
+                    "INSERT INTO {progress} (version, checksum, statements_total, statements_done, done_digest) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (version) DO UPDATE SET checksum = EXCLUDED.checksum, \
+                     statements_total = EXCLUDED.statements_total, statements_done = EXCLUDED.statements_done, \
+                     done_digest = EXCLUDED.done_digest, error = NULL, sqlstate = NULL, updated_at = CURRENT_TIMESTAMP"
+                ),
+                &[
+                    &version,
+                    &migration.checksum.as_str(),
+                    &(total as i32),
+                    &(resume_at as i32),
+                    &start_digest,
+                ],
+            )
+            .map_err(|e| tracking_error(migration, e))?;
+        let advance = format!(
+            "UPDATE {progress} SET statements_done = $2, done_digest = $3, updated_at = CURRENT_TIMESTAMP WHERE version = $1"
+        );
+
+        let started = Instant::now();
+        let result = self.run_statements(
+            migration,
+            &migration.script,
+            Direction::Up,
+            StartAt::Statement(resume_at),
+            observer,
+            |client, done| {
+                let digest = crate::plan::done_digest(migration, done);
+                client
+                    .execute(&advance, &[&version, &(done as i32), &digest])
+                    .map_err(|e| tracking_error(migration, e))?;
+                Ok(())
+            },
+        );
+        match result {
+            Ok(()) => {
+                let elapsed = started.elapsed();
+                let ms = millis(elapsed);
+                // The tracking row, the audit row and the end of the
+                // progress record commit together.
+                let mut finish = || -> Result<(), postgres::Error> {
+                    self.client.batch_execute("BEGIN")?;
+                    let done = self.client.batch_execute(&record(Some(ms))).and_then(|()| {
+                        self.client
+                            .execute(
+                                &format!("DELETE FROM {progress} WHERE version = $1"),
+                                &[&version],
+                            )
+                            .map(drop)
+                    });
+                    match done {
+                        Ok(()) => self.client.batch_execute("COMMIT"),
+                        Err(e) => {
+                            let _ = self.client.batch_execute("ROLLBACK");
+                            Err(e)
+                        }
+                    }
+                };
+                finish().map_err(|e| tracking_error(migration, e))?;
+                Ok(elapsed)
+            }
+            Err(mut error) => {
+                if let ExecError::Statement(failure) = &mut error {
+                    failure.no_transaction = true;
+                    let _ = self.client.execute(
+                        &format!(
+                            "UPDATE {progress} SET error = $2, sqlstate = $3, updated_at = CURRENT_TIMESTAMP WHERE version = $1"
+                        ),
+                        &[&version, &failure.server.message, &failure.server.code],
+                    );
+                    failure.invalid_indexes = find_invalid_indexes(self.client).unwrap_or_default();
+                }
+                Err(error)
+            }
+        }
+    }
+}

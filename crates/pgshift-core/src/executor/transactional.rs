@@ -1,0 +1,289 @@
+//! A transactional migration: one transaction with its tracking row,
+//! sent in batches (see [`super::batch`]), retried when the server is busy,
+//! and run again one statement at a time when a batch fails without saying
+//! which of its statements failed.
+
+use super::batch::Batch;
+use super::{
+    connection_error, forward_notices, interrupted, statement_failure, tracking_error, Direction,
+    Event, ExecError, Executor, Record, ServerError, StartAt,
+};
+use crate::connect::NoticeMessage;
+use crate::migration::Migration;
+use crate::script::{Script, Step};
+use rand::Rng;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// SQLSTATEs worth retrying: lock_not_available (a `lock_timeout` fired)
+/// and deadlock_detected. Both mean "busy", not "wrong".
+const RETRYABLE: [&str; 2] = ["55P03", "40P01"];
+
+/// How an attempt at a transactional migration sends its statements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sending {
+    /// Runs of statements as one query each: the first attempt.
+    Batched,
+    /// One statement at a time: a retry, or the run that finds which
+    /// statement of a batch failed (`shown` as in [`StartAt::Begin`]).
+    OneByOne { shown: usize },
+}
+
+/// Whether the batches of an attempt ended with its `COMMIT`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Committed {
+    Yes,
+    No,
+}
+
+/// Why an attempt at a transactional migration failed.
+#[derive(Debug)]
+enum AttemptError {
+    /// The failure, with its statement when a statement failed.
+    Failed(ExecError),
+    /// Statements sent together failed without saying which one.
+    Unlocated(Box<Unlocated>),
+}
+
+/// A batch that failed with an error that has no position.
+#[derive(Debug)]
+struct Unlocated {
+    server: ServerError,
+    batch: Batch,
+    /// Notices the batch raised before the error, not yet shown.
+    notices: Vec<NoticeMessage>,
+    /// How long the attempt had run.
+    elapsed: Duration,
+}
+
+impl AttemptError {
+    fn server(&self) -> Option<&ServerError> {
+        match self {
+            AttemptError::Failed(error) => error.server(),
+            AttemptError::Unlocated(unlocated) => Some(&unlocated.server),
+        }
+    }
+}
+
+impl Executor<'_> {
+    /// One migration in one transaction, retried when the server is busy.
+    pub(super) fn run_transactional(
+        &mut self,
+        migration: &Migration,
+        script: &Script,
+        direction: Direction,
+        observer: &mut dyn FnMut(Event<'_>),
+        record: Option<&Record<'_>>,
+    ) -> Result<Duration, ExecError> {
+        let max_attempts = self.options.max_retries + 1;
+        let mut attempt = 1;
+        let mut sending = Sending::Batched;
+        loop {
+            let error = match self
+                .try_transactional(migration, script, direction, observer, record, sending)
+            {
+                Ok(elapsed) => return Ok(elapsed),
+                Err(error) => error,
+            };
+            let busy = error
+                .server()
+                .filter(|s| RETRYABLE.contains(&s.code.as_str()))
+                .cloned();
+            match (busy, error) {
+                (_, error) if crate::interrupt::requested() => {
+                    return Err(give_up(migration, script, direction, error, observer));
+                }
+                (Some(server), error) if attempt < max_attempts => {
+                    if let AttemptError::Unlocated(unlocated) = error {
+                        let Unlocated { batch, notices, .. } = *unlocated;
+                        let file = Arc::clone(&script.files[batch.file]);
+                        forward_notices(notices, &file, &batch, observer);
+                    }
+                    let base = self.options.retry_delay * 2u32.saturating_pow(attempt - 1);
+                    let jitter = rand::thread_rng().gen_range(0.0..1.0);
+                    let delay = base.mul_f64(1.0 + jitter);
+                    observer(Event::Retry {
+                        attempt,
+                        max_attempts,
+                        delay,
+                        error: &server,
+                    });
+                    std::thread::sleep(delay);
+                    attempt += 1;
+                    // A busy database: precision over round trips.
+                    sending = Sending::OneByOne { shown: 0 };
+                }
+                (_, AttemptError::Failed(error)) => return Err(error),
+                (_, AttemptError::Unlocated(unlocated))
+                    if unlocated.elapsed <= self.options.replay_within =>
+                {
+                    // Its notices will be raised again, by their statements.
+                    sending = Sending::OneByOne {
+                        shown: unlocated.batch.first_step,
+                    };
+                }
+                (_, error) => {
+                    return Err(give_up(migration, script, direction, error, observer));
+                }
+            }
+        }
+    }
+
+    fn try_transactional(
+        &mut self,
+        migration: &Migration,
+        script: &Script,
+        direction: Direction,
+        observer: &mut dyn FnMut(Event<'_>),
+        record: Option<&Record<'_>>,
+        sending: Sending,
+    ) -> Result<Duration, AttemptError> {
+        let started = Instant::now();
+        let ran = match sending {
+            Sending::Batched => {
+                let end = match record {
+                    Some(record) => format!("{};\nCOMMIT", record(None)),
+                    None => "COMMIT".to_string(),
+                };
+                self.run_batches(migration, script, direction, observer, &end, started)
+            }
+            Sending::OneByOne { shown } => self
+                .run_statements(
+                    migration,
+                    script,
+                    direction,
+                    StartAt::Begin { shown },
+                    observer,
+                    |_, _| Ok(()),
+                )
+                .map(|()| Committed::No)
+                .map_err(AttemptError::Failed),
+        };
+        let result = ran.and_then(|committed| {
+            if committed == Committed::Yes {
+                return Ok(());
+            }
+            if let Some(record) = record {
+                self.client
+                    .batch_execute(&record(None))
+                    .map_err(|e| AttemptError::Failed(tracking_error(migration, e)))?;
+            }
+            self.client.batch_execute("COMMIT").map_err(|e| {
+                AttemptError::Failed(match ServerError::from_error(&e) {
+                    Some(server) => ExecError::Commit {
+                        version: migration.version.clone(),
+                        server: Box::new(server),
+                    },
+                    None => connection_error(migration, e),
+                })
+            })
+        });
+        match result {
+            Ok(()) => Ok(started.elapsed()),
+            Err(error) => {
+                // An aborted transaction: ROLLBACK cannot fail on a live
+                // session, and a dead one rolled back already. After a
+                // failed COMMIT there is none, and the server's warning
+                // about that belongs to no migration.
+                let _ = self.client.batch_execute("ROLLBACK");
+                self.notices.drain();
+                Err(error)
+            }
+        }
+    }
+
+    /// Opens a transaction and runs `script` in batches (see [`batch`]).
+    /// The batch that ends the script also carries `end` (the tracking row
+    /// and `COMMIT`), unless an `\echo` comes last. `started` is when the
+    /// attempt began.
+    fn run_batches(
+        &mut self,
+        migration: &Migration,
+        script: &Script,
+        direction: Direction,
+        observer: &mut dyn FnMut(Event<'_>),
+        end: &str,
+        started: Instant,
+    ) -> Result<Committed, AttemptError> {
+        let total = script.statement_count();
+        let mut done = 0;
+        let mut step = 0;
+        let mut begin_pending = true;
+        while let Some(current) = script.steps.get(step) {
+            if let Step::Echo { text } = current {
+                observer(Event::Echo { text });
+                step += 1;
+                continue;
+            }
+            if crate::interrupt::requested() {
+                return Err(AttemptError::Failed(interrupted(migration)));
+            }
+            let mut batch =
+                Batch::collect(script, step, done + 1, std::mem::take(&mut begin_pending));
+            if batch.ends_script {
+                batch.finish_with(end);
+            }
+            let file = &script.files[batch.file];
+            let result = self.client.batch_execute(&batch.text);
+            let notices = self.notices.drain();
+            if let Err(e) = result {
+                let Some(server) = ServerError::from_error(&e) else {
+                    return Err(AttemptError::Failed(connection_error(migration, e)));
+                };
+                let located = server.position.and_then(|p| batch.locate(p));
+                if located.is_none() && !batch.is_lone_statement() {
+                    return Err(AttemptError::Unlocated(Box::new(Unlocated {
+                        server,
+                        batch,
+                        notices,
+                        elapsed: started.elapsed(),
+                    })));
+                }
+                forward_notices(notices, file, &batch, observer);
+                return Err(AttemptError::Failed(statement_failure(
+                    migration, direction, file, &batch, located, server, script,
+                )));
+            }
+            forward_notices(notices, file, &batch, observer);
+            done = batch.last_statement();
+            step += batch.len();
+            observer(Event::Statement { done, total });
+            if batch.ends_script {
+                return Ok(Committed::Yes);
+            }
+        }
+        if begin_pending {
+            // A script without statements still records in a transaction.
+            self.client
+                .batch_execute("BEGIN")
+                .map_err(|e| AttemptError::Failed(connection_error(migration, e)))?;
+        }
+        Ok(Committed::No)
+    }
+}
+
+/// The error of a transactional migration that will not be tried again:
+/// a batch that failed without saying which statement is reported as
+/// the range of statements sent together, with its notices.
+fn give_up(
+    migration: &Migration,
+    script: &Script,
+    direction: Direction,
+    error: AttemptError,
+    observer: &mut dyn FnMut(Event<'_>),
+) -> ExecError {
+    match error {
+        AttemptError::Failed(error) => error,
+        AttemptError::Unlocated(unlocated) => {
+            let Unlocated {
+                server,
+                batch,
+                notices,
+                ..
+            } = *unlocated;
+            let file = Arc::clone(&script.files[batch.file]);
+            forward_notices(notices, &file, &batch, observer);
+            statement_failure(migration, direction, &file, &batch, None, server, script)
+        }
+    }
+}
