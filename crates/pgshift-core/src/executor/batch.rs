@@ -20,7 +20,7 @@
 //! multi-statement query back to the statements it was built from.
 
 use crate::script::{Script, Step};
-use crate::source::Span;
+use crate::source::{SourceFile, Span};
 
 /// At most this many statements go in one query, so the interactive
 /// "statement N/M" progress still moves on a long file.
@@ -39,12 +39,17 @@ const BEGIN_PREFIX: &str = "BEGIN;";
 /// the statements after it in the same query, as it does under psql: such
 /// a statement ends its batch.
 fn changes_settings(sql: &str) -> bool {
-    let word: String = sql
+    first_word_is(sql, "set") || first_word_is(sql, "reset")
+}
+
+/// True when `sql` starts with the keyword `word` (any case).
+fn first_word_is(sql: &str, word: &str) -> bool {
+    let first = sql
         .trim_start()
-        .chars()
-        .take_while(|c| c.is_ascii_alphabetic())
-        .collect();
-    word.eq_ignore_ascii_case("set") || word.eq_ignore_ascii_case("reset")
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .next()
+        .unwrap_or("");
+    first.eq_ignore_ascii_case(word)
 }
 
 /// Consecutive statements of one file, joined into one query text.
@@ -196,6 +201,18 @@ impl Batch {
         Span::new(first.start, last.end)
     }
 
+    /// The batch's one `DO` statement, if it has exactly one: where a
+    /// notice raised by an anonymous code block (its CONTEXT names
+    /// `inline_code_block`) came from, though it carries no position.
+    pub fn lone_do_block(&self, file: &SourceFile) -> Option<Span> {
+        let mut blocks = self
+            .parts
+            .iter()
+            .filter(|part| first_word_is(file.slice(part.span), "do"));
+        let block = blocks.next()?;
+        blocks.next().is_none().then_some(block.span)
+    }
+
     /// The statement holding `position` (1-based, in characters of
     /// [`Self::text`]), or `None` when it points at no statement of the
     /// script (`BEGIN;`, or what [`Self::finish_with`] added).
@@ -218,7 +235,6 @@ impl Batch {
 mod tests {
     use super::*;
     use crate::script::TransactionMode;
-    use crate::source::SourceFile;
 
     fn script(text: &str) -> Script {
         Script::parse(
@@ -273,6 +289,25 @@ mod tests {
         assert!(!batch.is_lone_statement(), "the error may be the COMMIT's");
         let commit = batch.text.find("COMMIT").unwrap() as u32 + 1;
         assert_eq!(batch.locate(commit), None);
+    }
+
+    #[test]
+    fn a_lone_do_block_is_found() {
+        let one =
+            script("CREATE TABLE t (id int);\ndo $$ BEGIN RAISE NOTICE 'x'; END $$;\nSELECT 1;\n");
+        let batch = Batch::collect(&one, 0, 1, true);
+        let span = batch.lone_do_block(&one.files[0]).unwrap();
+        assert!(one.files[0].slice(span).starts_with("do $$"));
+        let two = script("DO $$ BEGIN NULL; END $$;\nDO $$ BEGIN NULL; END $$;\n");
+        assert_eq!(
+            Batch::collect(&two, 0, 1, true).lone_do_block(&two.files[0]),
+            None
+        );
+        let none = script("SELECT 'do';\nDOMAIN_LIKE_NAME;\n");
+        assert_eq!(
+            Batch::collect(&none, 0, 1, true).lone_do_block(&none.files[0]),
+            None
+        );
     }
 
     #[test]

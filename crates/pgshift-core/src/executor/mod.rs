@@ -645,8 +645,9 @@ impl<'c> Executor<'c> {
 }
 
 /// Shows the notices a query raised, each at its statement (at its
-/// position there when the server gave one); a notice without a position
-/// from statements sent together is shown against all of them.
+/// position there when the server gave one). A notice without a position
+/// from statements sent together is shown against all of them, unless it
+/// came from an anonymous code block and only one of them is a `DO`.
 fn forward_notices(
     notices: Vec<NoticeMessage>,
     file: &SourceFile,
@@ -654,9 +655,16 @@ fn forward_notices(
     observer: &mut dyn FnMut(Event<'_>),
 ) {
     for notice in notices {
+        let from_do_block = notice
+            .context
+            .as_deref()
+            .is_some_and(|c| c.contains("inline_code_block"));
         let (span, among) = match notice.position.and_then(|p| batch.locate(p)) {
             Some(l) => (point(file.offset_of_char_position(l.span, l.position)), 1),
-            None => (batch.span(), batch.len()),
+            None => match batch.lone_do_block(file).filter(|_| from_do_block) {
+                Some(block) => (block, 1),
+                None => (batch.span(), batch.len()),
+            },
         };
         observer(Event::Notice {
             notice: &notice,
