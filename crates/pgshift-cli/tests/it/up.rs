@@ -365,6 +365,25 @@ fn the_tracking_and_audit_rows_commit_with_the_migration_and_record_its_time() {
 }
 
 #[test]
+fn a_description_with_quotes_and_backslashes_is_recorded_as_written() {
+    // The tracking row travels as SQL text with the migration, its values
+    // as literals: they must come back exactly, and run nothing.
+    let Some(db) = test_db_or_skip!() else { return };
+    let description = r"it's a \ test'); DROP TABLE keep; --";
+    let project = Project::new();
+    project.file(
+        "001_quotes.sql",
+        &format!("-- Description: {description}\nCREATE TABLE keep (id int);\n"),
+    );
+    Run::of(project.cmd(&db).arg("up")).assert_code(0);
+    assert!(exists(&db, "keep"));
+    assert_eq!(
+        column(&db, "SELECT description FROM schema_migrations"),
+        [description]
+    );
+}
+
+#[test]
 fn includes_run_relative_to_the_including_file() {
     let Some(db) = test_db_or_skip!() else { return };
     let project = Project::new();
