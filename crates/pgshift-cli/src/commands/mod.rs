@@ -64,17 +64,17 @@ pub fn run(cli: Cli, out: &mut Output) -> ExitStatus {
             std::thread::park();
         }
     }
-    let status = match result {
+    match result {
         Ok(status) => status,
-        Err(failure) => {
+        Err(mut failure) => {
+            // A failure after Ctrl-C is the cancelled statement's (or the
+            // run stopping before the next migration): the interruption.
+            if pgshift_core::interrupt::requested() {
+                failure.status = ExitStatus::Interrupted;
+            }
             report(out, &failure);
             failure.status
         }
-    };
-    if pgshift_core::interrupt::requested() {
-        ExitStatus::Interrupted
-    } else {
-        status
     }
 }
 
