@@ -236,6 +236,10 @@ fn exec_problem(e: &ExecError) -> Problem {
             }
             problem
         }
+        ExecError::Interrupted { .. } => Problem::error(e.to_string()).with_help(
+            "a transactional migration was rolled back and nothing after it ran; a no-transaction one \
+             stopped between statements and `pgshift up --resume` continues it; `pgshift status` shows where things stand",
+        ),
         ExecError::Commit { server, .. } => {
             let mut problem = Problem::error(e.to_string()).with_code(server.code.clone());
             if let Some(detail) = &server.detail {

@@ -4,6 +4,34 @@ use crate::common::*;
 use pgshift_test_support::{test_db_or_skip, TestDb};
 use std::time::{Duration, Instant};
 
+/// Starts `pgshift up` on `db`, waits until it runs `pg_sleep`, sends it
+/// SIGINT; its exit code and stderr, and the time from start to exit.
+fn interrupt_up(db: &TestDb, project: &Project) -> (Option<i32>, String, Duration) {
+    let child = project
+        .std_command()
+        .args(["--database-url", db.url(), "up"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let started = Instant::now();
+    while sleeping(db).is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the slow migration never started"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .expect("kill");
+    let output = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    (output.status.code(), stderr, started.elapsed())
+}
+
 /// Sessions of `db` running `pg_sleep`, other than the test's own.
 fn sleeping(db: &TestDb) -> Vec<String> {
     column(
@@ -24,31 +52,10 @@ fn ctrl_c_cancels_the_running_statement_and_rolls_its_migration_back() {
             "CREATE TABLE slow (id int);\nSELECT pg_sleep(60);\n",
         )
         .file("003_never.sql", "CREATE TABLE never (id int);\n");
-    let child = project
-        .std_command()
-        .args(["--database-url", db.url(), "up"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let started = Instant::now();
-    while sleeping(&db).is_empty() {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "the slow migration never started"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(child.id() as i32),
-        nix::sys::signal::Signal::SIGINT,
-    )
-    .expect("kill");
-    let output = child.wait_with_output().expect("wait");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    let (code, stderr, elapsed) = interrupt_up(&db, &project);
+    assert_eq!(code, Some(130), "{stderr}");
     assert!(
-        started.elapsed() < Duration::from_secs(30),
+        elapsed < Duration::from_secs(30),
         "pgshift waited for the statement instead of cancelling it"
     );
     assert!(stderr.contains("interrupted"), "{stderr}");
@@ -63,5 +70,27 @@ fn ctrl_c_cancels_the_running_statement_and_rolls_its_migration_back() {
             "SELECT version || ' ' || outcome FROM schema_migrations_audit ORDER BY id"
         ),
         ["001 ok", "002 failed"]
+    );
+}
+
+#[test]
+fn ctrl_c_in_a_no_transaction_migration_leaves_it_failed_and_resumable() {
+    let Some(db) = test_db_or_skip!() else { return };
+    let project = Project::new();
+    project.file(
+        "001_online.sql",
+        "-- pgshift:no-transaction\nCREATE TABLE first (id int);\nSELECT pg_sleep(60);\nCREATE INDEX CONCURRENTLY first_id_idx ON first (id);\n",
+    );
+    let (code, stderr, _) = interrupt_up(&db, &project);
+    assert_eq!(code, Some(130), "{stderr}");
+    // The statement before the interruption stays; the one after never ran.
+    assert!(exists(&db, "first") && !exists(&db, "first_id_idx"));
+    assert_eq!(sleeping(&db), Vec::<String>::new());
+    let run = Run::of(project.cmd(&db).arg("up"));
+    run.assert_code(1);
+    assert!(
+        run.stderr.contains("failed at statement 2 of 3") && run.stderr.contains("--resume"),
+        "{}",
+        run.stderr
     );
 }

@@ -260,8 +260,9 @@ pub enum ExecError {
     #[error(transparent)]
     Tracking(#[from] HistoryError),
     /// Ctrl-C: the migration was not started, or stopped between two
-    /// statements and rolled back (see [`crate::interrupt`]).
-    #[error("interrupted at migration {version}; it was not applied")]
+    /// statements (see [`crate::interrupt`]): rolled back when
+    /// transactional, recorded as failed (to resume) when not.
+    #[error("interrupted at migration {version}")]
     Interrupted {
         /// The migration.
         version: Version,

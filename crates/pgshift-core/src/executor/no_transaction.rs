@@ -91,14 +91,25 @@ impl Executor<'_> {
                 Ok(elapsed)
             }
             Err(mut error) => {
+                // Recorded so that `status` shows the migration as failed
+                // and `up --resume` continues it.
+                let (message, code) = match &error {
+                    ExecError::Statement(failure) => {
+                        (failure.server.message.clone(), failure.server.code.clone())
+                    }
+                    ExecError::Interrupted { .. } => {
+                        ("interrupted (Ctrl-C)".to_string(), "57014".to_string())
+                    }
+                    _ => return Err(error),
+                };
+                let _ = self.client.execute(
+                    &format!(
+                        "UPDATE {progress} SET error = $2, sqlstate = $3, updated_at = CURRENT_TIMESTAMP WHERE version = $1"
+                    ),
+                    &[&version, &message, &code],
+                );
                 if let ExecError::Statement(failure) = &mut error {
                     failure.no_transaction = true;
-                    let _ = self.client.execute(
-                        &format!(
-                            "UPDATE {progress} SET error = $2, sqlstate = $3, updated_at = CURRENT_TIMESTAMP WHERE version = $1"
-                        ),
-                        &[&version, &failure.server.message, &failure.server.code],
-                    );
                     failure.invalid_indexes = find_invalid_indexes(self.client).unwrap_or_default();
                 }
                 Err(error)
