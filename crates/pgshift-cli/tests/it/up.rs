@@ -384,6 +384,32 @@ fn a_description_with_quotes_and_backslashes_is_recorded_as_written() {
 }
 
 #[test]
+fn a_trailing_echo_and_a_file_without_statements_still_record_their_rows() {
+    // The last batch carries the tracking row and COMMIT only when no
+    // step follows it; otherwise they are sent after the echo.
+    let Some(db) = test_db_or_skip!() else { return };
+    let project = Project::new();
+    project
+        .file(
+            "001_echo.sql",
+            "CREATE TABLE e (id int);\n\\echo 'all done'\n",
+        )
+        .file("002_nothing.sql", "-- Description: only a comment\n");
+    let run = Run::of(project.cmd(&db).arg("up"));
+    run.assert_code(0);
+    assert!(run.stderr.contains("all done"), "{}", run.stderr);
+    assert!(exists(&db, "e"));
+    assert_eq!(applied_versions(&db), ["001", "002"]);
+    assert_eq!(
+        column(
+            &db,
+            "SELECT count(*)::text FROM schema_migrations_audit WHERE action = 'apply' AND outcome = 'ok'"
+        ),
+        ["2"]
+    );
+}
+
+#[test]
 fn includes_run_relative_to_the_including_file() {
     let Some(db) = test_db_or_skip!() else { return };
     let project = Project::new();
