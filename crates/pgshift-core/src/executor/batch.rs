@@ -318,6 +318,10 @@ mod tests {
         let second = Batch::collect(&s, 1, 2, false);
         assert_eq!(second.len(), 2, "{}", second.text);
         assert_eq!(Batch::collect(&s, 3, 4, false).len(), 1);
+        // A comment in front of the SET is not part of the statement.
+        let commented =
+            script("SELECT 0;\n-- shorter waits\n/* here */ SET lock_timeout = '1s';\nSELECT 1;\n");
+        assert_eq!(Batch::collect(&commented, 0, 1, true).len(), 2);
         let settings = script("SELECT set_config('a.b', '1', true);\nSELECT 2;\n");
         assert_eq!(Batch::collect(&settings, 0, 1, false).len(), 2);
     }

@@ -192,7 +192,7 @@ impl Executor<'_> {
         }
     }
 
-    /// Opens a transaction and runs `script` in batches (see [`batch`]).
+    /// Opens a transaction and runs `script` in batches (see [`super::batch`]).
     /// The batch that ends the script also carries `end` (the tracking row
     /// and `COMMIT`), unless an `\echo` comes last. `started` is when the
     /// attempt began.
