@@ -11,6 +11,7 @@ use super::{
 use crate::connect::NoticeMessage;
 use crate::migration::Migration;
 use crate::script::{Script, Step};
+use crate::source::SourceFile;
 use rand::Rng;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -56,6 +57,20 @@ struct Unlocated {
     elapsed: Duration,
 }
 
+impl Unlocated {
+    /// Shows the notices the batch raised before it failed (when it will
+    /// not run again to raise them one by one); what is left of it.
+    fn show_notices(
+        self,
+        script: &Script,
+        observer: &mut dyn FnMut(Event<'_>),
+    ) -> (ServerError, Batch, Arc<SourceFile>) {
+        let file = Arc::clone(&script.files[self.batch.file]);
+        forward_notices(self.notices, &file, &self.batch, observer);
+        (self.server, self.batch, file)
+    }
+}
+
 impl AttemptError {
     fn server(&self) -> Option<&ServerError> {
         match self {
@@ -95,9 +110,7 @@ impl Executor<'_> {
                 }
                 (Some(server), error) if attempt < max_attempts => {
                     if let AttemptError::Unlocated(unlocated) = error {
-                        let Unlocated { batch, notices, .. } = *unlocated;
-                        let file = Arc::clone(&script.files[batch.file]);
-                        forward_notices(notices, &file, &batch, observer);
+                        unlocated.show_notices(script, observer);
                     }
                     let base = self.options.retry_delay * 2u32.saturating_pow(attempt - 1);
                     let jitter = rand::thread_rng().gen_range(0.0..1.0);
@@ -275,14 +288,7 @@ fn give_up(
     match error {
         AttemptError::Failed(error) => error,
         AttemptError::Unlocated(unlocated) => {
-            let Unlocated {
-                server,
-                batch,
-                notices,
-                ..
-            } = *unlocated;
-            let file = Arc::clone(&script.files[batch.file]);
-            forward_notices(notices, &file, &batch, observer);
+            let (server, batch, file) = unlocated.show_notices(script, observer);
             statement_failure(migration, direction, &file, &batch, None, server, script)
         }
     }
