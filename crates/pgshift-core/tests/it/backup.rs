@@ -1,36 +1,19 @@
 //! Backups and the restore preview, through the library.
 
+use super::{folder, migrator};
 use pgshift_core::backup::{BackupOptions, ToolPaths};
-use pgshift_core::connect::{ConnectionSettings, Environment, Origin};
-use pgshift_core::history::TrackingTable;
-use pgshift_core::migration::MigrationSet;
-use pgshift_core::migrator::{Migrator, RunOptions};
+use pgshift_core::migrator::RunOptions;
 use pgshift_core::plan::UpOptions;
 use pgshift_test_support::{test_db_or_skip, TestDb};
-use std::path::Path;
 
-fn migrator(db: &TestDb, dir: &Path) -> Migrator {
-    let set = MigrationSet::load(dir).expect("load migrations");
-    let connection = ConnectionSettings::from_url(db.url(), Origin::Flag, &Environment::default())
-        .expect("settings");
-    Migrator::new(
-        set,
-        TrackingTable::default(),
-        connection,
-        RunOptions::default(),
-    )
-}
+/// The users table both tests start from.
+const USERS: &str = "CREATE TABLE IF NOT EXISTS users (id int PRIMARY KEY);\n";
 
 #[test]
 fn the_restore_preview_counts_rows_and_marks_tables_the_backup_lacks() {
     let Some(db) = test_db_or_skip!() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("001_users.sql"),
-        "CREATE TABLE IF NOT EXISTS users (id int PRIMARY KEY);\n",
-    )
-    .unwrap();
-    let migrator = migrator(&db, dir.path());
+    let dir = folder("users", USERS);
+    let migrator = migrator(&db, dir.path(), RunOptions::default());
     migrator.up(&UpOptions::default(), &mut |_| {}).unwrap();
     db.client()
         .batch_execute("INSERT INTO users VALUES (1), (2), (3)")
@@ -102,13 +85,8 @@ fn a_rehearsal_copies_by_template_when_nobody_is_connected_and_drops_the_copy() 
     use pgshift_core::check::HealthChecks;
     use pgshift_core::rehearsal::CopyMethod;
     let Some(db) = test_db_or_skip!() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("001_users.sql"),
-        "CREATE TABLE IF NOT EXISTS users (id int PRIMARY KEY);\n",
-    )
-    .unwrap();
-    let migrator = migrator(&db, dir.path());
+    let dir = folder("users", USERS);
+    let migrator = migrator(&db, dir.path(), RunOptions::default());
     wait_until_idle(&db);
     let rehearsal = migrator
         .rehearse(

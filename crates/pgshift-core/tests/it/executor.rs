@@ -1,15 +1,12 @@
 //! How the executor sends a transactional migration's statements, through
 //! the library.
 
-use pgshift_core::connect::{ConnectionSettings, Environment, Origin};
+use super::{folder, migrator};
 use pgshift_core::error::Error;
 use pgshift_core::executor::{ExecError, ExecOptions};
-use pgshift_core::history::TrackingTable;
-use pgshift_core::migration::MigrationSet;
-use pgshift_core::migrator::{Migrator, RunOptions};
+use pgshift_core::migrator::RunOptions;
 use pgshift_core::plan::UpOptions;
 use pgshift_test_support::{test_db_or_skip, TestDb};
-use std::path::Path;
 use std::time::Duration;
 
 const DUPLICATE_IN_THE_MIDDLE: &str = "CREATE TABLE u (id int PRIMARY KEY);\n\
@@ -17,10 +14,9 @@ const DUPLICATE_IN_THE_MIDDLE: &str = "CREATE TABLE u (id int PRIMARY KEY);\n\
     INSERT INTO u VALUES (1);\n\
     CREATE TABLE never (id int);\n";
 
-fn migrator(db: &TestDb, dir: &Path, replay_within: Duration) -> Migrator {
-    let set = MigrationSet::load(dir).expect("load migrations");
-    let connection = ConnectionSettings::from_url(db.url(), Origin::Flag, &Environment::default())
-        .expect("settings");
+/// The statement numbers (first, last) the failure of `up` names.
+fn failed_statements(db: &TestDb, replay_within: Duration) -> (usize, usize) {
+    let dir = folder("dup", DUPLICATE_IN_THE_MIDDLE);
     let options = RunOptions {
         exec: ExecOptions {
             replay_within,
@@ -28,14 +24,7 @@ fn migrator(db: &TestDb, dir: &Path, replay_within: Duration) -> Migrator {
         },
         ..RunOptions::default()
     };
-    Migrator::new(set, TrackingTable::default(), connection, options)
-}
-
-/// The statement numbers (first, last) the failure of `up` names.
-fn failed_statements(db: &TestDb, replay_within: Duration) -> (usize, usize) {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("001_dup.sql"), DUPLICATE_IN_THE_MIDDLE).unwrap();
-    let error = migrator(db, dir.path(), replay_within)
+    let error = migrator(db, dir.path(), options)
         .up(&UpOptions::default(), &mut |_| {})
         .expect_err("the duplicate key fails the migration");
     let Error::Exec(failure) = error else {
