@@ -273,6 +273,34 @@ Without --force only a change of comments and whitespace is accepted: pgshift co
 file's statements with those recorded when it was applied. The old and new checksums, the
 reason and who ran it go to the audit trail.")]
     Accept(AcceptArgs),
+
+    /// Print a shell completion script
+    #[command(after_help = "Examples:
+  pgshift completions bash > /etc/bash_completion.d/pgshift
+  pgshift completions zsh > \"${fpath[1]}/_pgshift\"
+  pgshift completions fish > ~/.config/fish/completions/pgshift.fish
+  pgshift completions powershell >> $PROFILE")]
+    Completions(CompletionsArgs),
+
+    /// Write man pages for pgshift and every subcommand
+    #[command(after_help = "Examples:
+  pgshift man --out /usr/local/share/man/man1     pgshift.1, pgshift-up.1, pgshift-dev-start.1, ...
+  man pgshift-up")]
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to write completions for
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Folder to write the pages into (created if missing)
+    #[arg(long, value_name = "DIR", default_value = "man")]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Args)]

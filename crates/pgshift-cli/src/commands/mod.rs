@@ -14,6 +14,7 @@ mod log;
 mod new;
 mod resolve;
 mod rollback;
+mod shell;
 mod status;
 mod test;
 mod up;
@@ -32,6 +33,13 @@ use pgshift_core::migrator::{Migrator, Progress};
 
 /// Runs the command and reports any failure; returns the exit status.
 pub fn run(cli: Cli, out: &mut Output) -> ExitStatus {
+    // Completions and man pages come from the argument definitions alone:
+    // they work without a configuration, a folder or a database.
+    match &cli.command {
+        Command::Completions(args) => return shell::completions(args, out),
+        Command::Man(args) => return shell::man(args, out),
+        _ => {}
+    }
     install_interrupt_handler();
     let result = Settings::resolve(&cli.global)
         .map_err(|e| Failure::new(ExitStatus::Validation, Problem::error(format!("{:#}", e.0))))
@@ -56,6 +64,7 @@ pub fn run(cli: Cli, out: &mut Output) -> ExitStatus {
             Command::Accept(args) => resolve::accept(&settings, &args, out),
             Command::Test(args) => test::run(&settings, &args, out),
             Command::Drift(args) => drift::run(&settings, &args, out),
+            Command::Completions(_) | Command::Man(_) => unreachable!("handled above"),
         });
     // Interrupted: the handler is dropping the scratch databases (which may
     // be what made this command fail) and exits 130; wait for it.
