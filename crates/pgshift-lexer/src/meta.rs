@@ -73,8 +73,8 @@ fn strips_semicolons(name: &[u8]) -> bool {
 pub(crate) struct Scan {
     /// Offset just past the command (see [`scan`]).
     pub end: usize,
-    /// True when a quoted argument was left open at the end of the line.
-    pub unterminated: bool,
+    /// The quote that opened an argument left open at the end of the line.
+    pub open_quote: Option<usize>,
     /// Byte range of the command name (after the backslash).
     pub name: Range<usize>,
     /// The arguments, as psql would hand them to the command.
@@ -85,7 +85,7 @@ pub(crate) struct Scan {
 /// it has an unterminated quoted argument.
 pub(crate) fn extent(b: &[u8], start: usize) -> (usize, bool) {
     let s = scan(b, start);
-    (s.end, s.unterminated)
+    (s.end, s.open_quote.is_some())
 }
 
 /// Scans the meta-command whose `\` is at `b[start]`.
@@ -108,7 +108,7 @@ pub(crate) fn scan(b: &[u8], start: usize) -> Scan {
         // "silently throws away rest of line after an erroneous command".
         return Scan {
             end: line_end(b, start, eol_from(b, i)),
-            unterminated: false,
+            open_quote: None,
             name,
             args: Vec::new(),
         };
@@ -127,7 +127,7 @@ pub(crate) fn scan(b: &[u8], start: usize) -> Scan {
         };
         return Scan {
             end,
-            unterminated: false,
+            open_quote: None,
             name,
             args,
         };
@@ -136,7 +136,7 @@ pub(crate) fn scan(b: &[u8], start: usize) -> Scan {
     let strip = strips_semicolons(name_bytes);
     let filepipe = is_filepipe(name_bytes);
     let mut args = Vec::new();
-    let mut unterminated = false;
+    let mut open_quote = None;
     loop {
         // `<xslashargstart>`: discard whitespace before an argument.
         while in_line(b, i) && is_slash_space(b[i]) {
@@ -161,8 +161,8 @@ pub(crate) fn scan(b: &[u8], start: usize) -> Scan {
                     args.push(lossy(&value));
                 }
             }
-            Arg::Unterminated { eol } => {
-                unterminated = true;
+            Arg::Unterminated { eol, open } => {
+                open_quote = Some(open);
                 i = eol;
                 break;
             }
@@ -180,7 +180,7 @@ pub(crate) fn scan(b: &[u8], start: usize) -> Scan {
     };
     Scan {
         end,
-        unterminated,
+        open_quote,
         name,
         args,
     }
@@ -218,8 +218,8 @@ enum Arg {
         value: Vec<u8>,
         quoted: bool,
     },
-    /// A quote was still open at `eol`, the end of the line.
-    Unterminated { eol: usize },
+    /// The quote at `open` was still open at `eol`, the end of the line.
+    Unterminated { eol: usize, open: usize },
 }
 
 /// One argument starting at `i` (`<xslasharg>` and the quote states).
@@ -238,10 +238,11 @@ fn arg(b: &[u8], mut i: usize, strip: bool) -> Arg {
             b'\'' => {
                 quoted = true;
                 unquoted_tail = 0;
+                let open = i;
                 i += 1;
                 loop {
                     if !in_line(b, i) {
-                        return Arg::Unterminated { eol: i };
+                        return Arg::Unterminated { eol: i, open };
                     }
                     match b[i] {
                         b'\'' if in_line(b, i + 1) && b[i + 1] == b'\'' => {
@@ -263,11 +264,12 @@ fn arg(b: &[u8], mut i: usize, strip: bool) -> Arg {
             b'"' | b'`' => {
                 quoted = true;
                 unquoted_tail = 0;
+                let open = i;
                 out.push(c);
                 i += 1;
                 loop {
                     if !in_line(b, i) {
-                        return Arg::Unterminated { eol: i };
+                        return Arg::Unterminated { eol: i, open };
                     }
                     let d = b[i];
                     out.push(d);
@@ -415,7 +417,7 @@ mod tests {
             line[s.name.clone()].to_string(),
             s.args,
             &line[..s.end],
-            s.unterminated,
+            s.open_quote.is_some(),
         )
     }
 
