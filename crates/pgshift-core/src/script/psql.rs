@@ -1,0 +1,180 @@
+//! The psql behaviour pgshift does not reproduce, refused before connecting.
+//!
+//! pgshift sends each statement's text exactly as written. Wherever psql
+//! would send something else (or less), running the file would silently
+//! differ from `psql -f`, so the file is refused with its location:
+//! - a string, comment, quoted identifier or dollar quote still open at the
+//!   end of the file: psql sends the rest of the file inside it;
+//! - `COPY … FROM STDIN` data in the script;
+//! - psql variables (`:name`, `:'name'`, `:"name"`), which psql substitutes;
+//! - `\;` and `\:`, which psql turns into `;` and `:` (and `\;` joins
+//!   statements into one query, out of reach of the transaction checks);
+//! - turning `standard_conforming_strings` off, after which psql lexes the
+//!   following lines differently (backslashes escape in `'…'`).
+//!
+//! Lexing rules are the lexer's ([`pgshift_lexer`], after psqlscan.l); this
+//! module decides what pgshift accepts.
+
+use crate::migration::{LoadError, PsqlEscape};
+use crate::source::SourceFile;
+use pgshift_lexer::{Item, Script as Split, Statement, Token, TokenKind};
+
+/// Refuses what the lexer found open at the end of the file (or, for a
+/// psql command's argument, of its line).
+pub(super) fn check_unclosed(file: &SourceFile, split: &Split) -> Result<(), LoadError> {
+    let text = file.text();
+    match split.unterminated.iter().find_map(|t| t.unclosed(text)) {
+        Some(open) => Err(LoadError::Unclosed {
+            path: file.path().to_path_buf(),
+            span: open.open,
+            kind: open.kind,
+            delimiter: open.open.text(text).to_string(),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Refuses `COPY … FROM STDIN` and `\copy … from stdin`: their data lines
+/// are not SQL.
+pub(super) fn check_copy(file: &SourceFile, split: &Split) -> Result<(), LoadError> {
+    if let Some(copy) = split.copy_data.first() {
+        let item = &split.items[copy.item];
+        return Err(LoadError::CopyFromStdin {
+            path: file.path().to_path_buf(),
+            span: item.span(),
+            meta: matches!(item, Item::Meta(_)),
+        });
+    }
+    Ok(())
+}
+
+/// Refuses psql syntax inside one statement: meta-commands, variables,
+/// `\;` / `\:`, and turning `standard_conforming_strings` off.
+pub(super) fn check_statement(file: &SourceFile, statement: &Statement) -> Result<(), LoadError> {
+    let text = file.text();
+    let path = || file.path().to_path_buf();
+    let tokens = statement.tokens(text);
+    let mut brackets = 0usize;
+    for token in &tokens {
+        let span = token.span;
+        let written = token.text(text);
+        match token.kind {
+            TokenKind::MetaCommand => {
+                // psql drops a meta-command found inside a statement before
+                // sending it; sending the text as written would be a syntax
+                // error, and rewriting it would break the mapping of server
+                // error positions back to the file.
+                return Err(LoadError::MetaCommand {
+                    path: path(),
+                    span,
+                    command: written
+                        .trim_start_matches('\\')
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or_default()
+                        .to_string(),
+                    reason: "psql commands inside a statement are not supported; put it on its own line between statements".into(),
+                });
+            }
+            TokenKind::Operator => match written {
+                "[" => brackets += 1,
+                "]" => brackets = brackets.saturating_sub(1),
+                "\\;" | "\\:" => {
+                    return Err(LoadError::PsqlEscape {
+                        path: path(),
+                        span,
+                        escape: if written == "\\;" {
+                            PsqlEscape::JoinedQuery
+                        } else {
+                            PsqlEscape::LiteralColon
+                        },
+                    })
+                }
+                _ => {}
+            },
+            // psql's lexer takes `:name` for a variable everywhere outside
+            // quotes and comments, and sends it unchanged only when no such
+            // variable is set. Inside `[…]` a bare `:name` is an array
+            // slice bound (`a[1:n]`), which is what psql sends without
+            // `-v n=…`; anywhere else, and in its quoted forms, it can only
+            // be meant for psql.
+            TokenKind::Variable if !(brackets > 0 && is_bare_variable(written)) => {
+                return Err(LoadError::PsqlVariable {
+                    path: path(),
+                    span,
+                    reference: written.to_string(),
+                });
+            }
+            _ => {}
+        }
+    }
+    if turns_standard_strings_off(text, &tokens) {
+        return Err(LoadError::StandardConformingStrings {
+            path: path(),
+            span: statement.span,
+        });
+    }
+    Ok(())
+}
+
+/// `:name`, as opposed to `:'name'`, `:"name"` and `:{?name}`.
+fn is_bare_variable(written: &str) -> bool {
+    !matches!(written.as_bytes().get(1), Some(b'\'' | b'"' | b'{'))
+}
+
+const SCS: &str = "standard_conforming_strings";
+
+/// `SET [SESSION | LOCAL] standard_conforming_strings {TO | =} <not on>`, or
+/// `set_config('standard_conforming_strings', …)` anywhere in the statement.
+///
+/// psql learns the new value from the server after the statement and lexes
+/// the following lines by it (psqlscan.l's `std_strings`); pgshift always
+/// lexes with it on, so anything that may turn it off is refused. Values
+/// that keep it on (`on`, `true`, `yes`, `1`, `DEFAULT` and the prefixes
+/// PostgreSQL's `parse_bool` accepts) are allowed.
+fn turns_standard_strings_off(text: &str, tokens: &[Token]) -> bool {
+    let significant: Vec<&Token> = tokens.iter().filter(|t| !t.is_trivia()).collect();
+    let word = |i: usize| -> Option<String> {
+        let t = significant.get(i)?;
+        match t.kind {
+            TokenKind::Word => Some(t.text(text).to_ascii_lowercase()),
+            TokenKind::QuotedIdent => Some(t.text(text).trim_matches('"').to_string()),
+            _ => None,
+        }
+    };
+    let calls_set_config = significant.windows(3).any(|w| {
+        w[0].kind == TokenKind::Word
+            && w[0].text(text).eq_ignore_ascii_case("set_config")
+            && w[1].kind == TokenKind::OpenParen
+            && w[2].kind == TokenKind::String
+            && w[2].text(text).trim_matches('\'').eq_ignore_ascii_case(SCS)
+    });
+    if calls_set_config {
+        return true;
+    }
+    if word(0).as_deref() != Some("set") {
+        return false;
+    }
+    let mut i = 1;
+    if matches!(word(i).as_deref(), Some("session" | "local")) {
+        i += 1;
+    }
+    if word(i).as_deref() != Some(SCS) {
+        return false;
+    }
+    i += 1;
+    let assigns =
+        word(i).as_deref() == Some("to") || significant.get(i).is_some_and(|t| t.text(text) == "=");
+    if !assigns {
+        return true;
+    }
+    let Some(value) = significant.get(i + 1) else {
+        return true;
+    };
+    let value = value.text(text).trim_matches('\'').to_ascii_lowercase();
+    let keeps_on = matches!(
+        value.as_str(),
+        "on" | "t" | "tr" | "tru" | "true" | "y" | "ye" | "yes" | "1" | "default"
+    );
+    !keeps_on
+}
