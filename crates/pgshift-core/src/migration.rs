@@ -16,7 +16,7 @@
 use crate::checksum::Checksum;
 use crate::script::{Header, Script, TransactionMode, TransactionProblem};
 use crate::source::{SourceFile, Span};
-use pgshift_lexer::UnclosedKind;
+pub use pgshift_lexer::UnclosedKind;
 use rayon::prelude::*;
 use std::cmp::Ordering;
 use std::collections::hash_map::Entry;
@@ -784,10 +784,12 @@ impl fmt::Display for UnclosedMessage<'_> {
             UnclosedKind::String { .. } => ("string", "`'`".to_string()),
             UnclosedKind::QuotedIdent => ("quoted identifier", "`\"`".to_string()),
             UnclosedKind::DollarQuote => ("dollar quote", format!("`{delimiter}`")),
-            UnclosedKind::MetaArgument => return write!(
+            UnclosedKind::MetaArgument => {
+                return write!(
                 f,
                 "unterminated quote `{delimiter}` in a psql command: psql would drop the argument"
-            ),
+            )
+            }
             _ => ("token", "its closing delimiter".to_string()),
         };
         write!(
