@@ -338,9 +338,10 @@ impl Statement {
     }
 
     /// The tokens of the statement, with spans relative to `src`.
-    pub fn tokens(&self, src: &str) -> Vec<Token> {
+    /// Lazy, so that a statement of many megabytes costs no token list.
+    pub fn tokens<'a>(&self, src: &'a str) -> impl Iterator<Item = Token> + 'a {
         let mut lx = lexer::Lexer::with_range(src, self.span.start, self.span.end);
-        std::iter::from_fn(|| lx.next_token()).collect()
+        std::iter::from_fn(move || lx.next_token())
     }
 
     /// The text psql would send to the server: the statement's text without

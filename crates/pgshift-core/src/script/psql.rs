@@ -49,15 +49,20 @@ pub(super) fn check_copy(file: &SourceFile, split: &Split) -> Result<(), LoadErr
 }
 
 /// Refuses psql syntax inside one statement: meta-commands, variables,
-/// `\;` / `\:`, and turning `standard_conforming_strings` off.
+/// `\;` / `\:`, and turning `standard_conforming_strings` off. One pass
+/// over the tokens, keeping nothing but a few leading ones: a bulk INSERT
+/// of many megabytes costs no token list.
 pub(super) fn check_statement(file: &SourceFile, statement: &Statement) -> Result<(), LoadError> {
     let text = file.text();
     let path = || file.path().to_path_buf();
-    let tokens = statement.tokens(text);
     let mut brackets = 0usize;
-    for token in &tokens {
+    let mut standard_strings = StandardStrings::new(text);
+    for token in statement.tokens(text) {
         let span = token.span;
         let written = token.text(text);
+        if !token.is_trivia() {
+            standard_strings.push(token);
+        }
         match token.kind {
             TokenKind::MetaCommand => {
                 // psql drops a meta-command found inside a statement before
@@ -108,7 +113,7 @@ pub(super) fn check_statement(file: &SourceFile, statement: &Statement) -> Resul
             _ => {}
         }
     }
-    if turns_standard_strings_off(text, &tokens) {
+    if standard_strings.turned_off() {
         return Err(LoadError::StandardConformingStrings {
             path: path(),
             span: statement.span,
@@ -124,57 +129,91 @@ fn is_bare_variable(written: &str) -> bool {
 
 const SCS: &str = "standard_conforming_strings";
 
-/// `SET [SESSION | LOCAL] standard_conforming_strings {TO | =} <not on>`, or
-/// `set_config('standard_conforming_strings', …)` anywhere in the statement.
+/// Watches a statement's significant tokens for `SET [SESSION | LOCAL]
+/// standard_conforming_strings {TO | =} <not on>`, or for
+/// `set_config('standard_conforming_strings', …)` anywhere.
 ///
 /// psql learns the new value from the server after the statement and lexes
 /// the following lines by it (psqlscan.l's `std_strings`); pgshift always
 /// lexes with it on, so anything that may turn it off is refused. Values
 /// that keep it on (`on`, `true`, `yes`, `1`, `DEFAULT` and the prefixes
 /// PostgreSQL's `parse_bool` accepts) are allowed.
-fn turns_standard_strings_off(text: &str, tokens: &[Token]) -> bool {
-    let significant: Vec<&Token> = tokens.iter().filter(|t| !t.is_trivia()).collect();
-    let word = |i: usize| -> Option<String> {
-        let t = significant.get(i)?;
+struct StandardStrings<'a> {
+    text: &'a str,
+    /// The first five significant tokens: `SET LOCAL scs = value`.
+    head: Vec<Token>,
+    /// The two significant tokens before the current one.
+    previous: [Option<Token>; 2],
+    set_config: bool,
+}
+
+impl<'a> StandardStrings<'a> {
+    fn new(text: &'a str) -> Self {
+        StandardStrings {
+            text,
+            head: Vec::with_capacity(5),
+            previous: [None; 2],
+            set_config: false,
+        }
+    }
+
+    fn push(&mut self, token: Token) {
+        if self.head.len() < 5 {
+            self.head.push(token);
+        }
+        if let [Some(name), Some(paren)] = self.previous {
+            self.set_config |= name.kind == TokenKind::Word
+                && name.text(self.text).eq_ignore_ascii_case("set_config")
+                && paren.kind == TokenKind::OpenParen
+                && token.kind == TokenKind::String
+                && token
+                    .text(self.text)
+                    .trim_matches('\'')
+                    .eq_ignore_ascii_case(SCS);
+        }
+        self.previous = [self.previous[1], Some(token)];
+    }
+
+    /// A keyword or identifier at `i` of the head, lowercased unless quoted.
+    fn word(&self, i: usize) -> Option<String> {
+        let t = self.head.get(i)?;
         match t.kind {
-            TokenKind::Word => Some(t.text(text).to_ascii_lowercase()),
-            TokenKind::QuotedIdent => Some(t.text(text).trim_matches('"').to_string()),
+            TokenKind::Word => Some(t.text(self.text).to_ascii_lowercase()),
+            TokenKind::QuotedIdent => Some(t.text(self.text).trim_matches('"').to_string()),
             _ => None,
         }
-    };
-    let calls_set_config = significant.windows(3).any(|w| {
-        w[0].kind == TokenKind::Word
-            && w[0].text(text).eq_ignore_ascii_case("set_config")
-            && w[1].kind == TokenKind::OpenParen
-            && w[2].kind == TokenKind::String
-            && w[2].text(text).trim_matches('\'').eq_ignore_ascii_case(SCS)
-    });
-    if calls_set_config {
-        return true;
     }
-    if word(0).as_deref() != Some("set") {
-        return false;
-    }
-    let mut i = 1;
-    if matches!(word(i).as_deref(), Some("session" | "local")) {
+
+    fn turned_off(&self) -> bool {
+        if self.set_config {
+            return true;
+        }
+        if self.word(0).as_deref() != Some("set") {
+            return false;
+        }
+        let mut i = 1;
+        if matches!(self.word(i).as_deref(), Some("session" | "local")) {
+            i += 1;
+        }
+        if self.word(i).as_deref() != Some(SCS) {
+            return false;
+        }
         i += 1;
+        if self.word(i).as_deref() == Some("to")
+            || self.head.get(i).is_some_and(|t| t.text(self.text) == "=")
+        {
+            i += 1;
+        }
+        let Some(value) = self.head.get(i) else {
+            return true;
+        };
+        let value = value
+            .text(self.text)
+            .trim_matches('\'')
+            .to_ascii_lowercase();
+        !matches!(
+            value.as_str(),
+            "on" | "t" | "tr" | "tru" | "true" | "y" | "ye" | "yes" | "1" | "default"
+        )
     }
-    if word(i).as_deref() != Some(SCS) {
-        return false;
-    }
-    i += 1;
-    let assigns =
-        word(i).as_deref() == Some("to") || significant.get(i).is_some_and(|t| t.text(text) == "=");
-    if !assigns {
-        return true;
-    }
-    let Some(value) = significant.get(i + 1) else {
-        return true;
-    };
-    let value = value.text(text).trim_matches('\'').to_ascii_lowercase();
-    let keeps_on = matches!(
-        value.as_str(),
-        "on" | "t" | "tr" | "tru" | "true" | "y" | "ye" | "yes" | "1" | "default"
-    );
-    !keeps_on
 }

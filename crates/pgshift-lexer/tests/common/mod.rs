@@ -50,8 +50,7 @@ pub fn check_invariants(src: &str) {
             "statements overlap or are out of order: {st:?}"
         );
         prev_end = st.span.end;
-        let toks = st.tokens(src);
-        let first = toks.first().expect("statement has tokens");
+        let first = st.tokens(src).next().expect("statement has tokens");
         assert_eq!(first.span.start, st.span.start);
         assert!(
             !first.is_trivia() && first.kind != TokenKind::MetaCommand,
