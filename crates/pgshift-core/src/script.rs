@@ -197,10 +197,14 @@ impl Script {
                     {
                         // pgshift always stops at the first error.
                     }
-                    "echo" => self.steps.push(Step::Echo {
-                        text: meta.args.join(" "),
-                    }),
+                    "echo" => {
+                        psql::check_meta(&file, meta)?;
+                        self.steps.push(Step::Echo {
+                            text: meta.args.join(" "),
+                        })
+                    }
                     "i" | "include" | "ir" | "include_relative" => {
+                        psql::check_meta(&file, meta)?;
                         let Some(target) = meta.args.first() else {
                             return Err(LoadError::MetaCommand {
                                 path: file.path().to_path_buf(),

@@ -295,6 +295,9 @@ pub struct MetaCommand {
     /// Arguments as psql would split them (see the rules above). Variable
     /// references are not substituted.
     pub args: Vec<String>,
+    /// Where the arguments hold variable references that psql would
+    /// substitute (`:name`, `:'name'`, `:"name"`, `:{?name}` outside quotes).
+    pub variables: Vec<Span>,
 }
 
 /// A piece of a script, in the order psql runs them.

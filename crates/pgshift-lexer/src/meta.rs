@@ -30,6 +30,7 @@
 //! does ("unterminated quoted string"), and the token is flagged
 //! `unterminated`.
 
+use crate::Span;
 use std::ops::Range;
 
 /// Whitespace inside a backslash command (`{space}` in psqlscanslash.l).
@@ -79,6 +80,8 @@ pub(crate) struct Scan {
     pub name: Range<usize>,
     /// The arguments, as psql would hand them to the command.
     pub args: Vec<String>,
+    /// Variable references psql would substitute in the arguments.
+    pub variables: Vec<Span>,
 }
 
 /// Where the meta-command starting with the `\` at `start` ends, and whether
@@ -111,6 +114,7 @@ pub(crate) fn scan(b: &[u8], start: usize) -> Scan {
             open_quote: None,
             name,
             args: Vec::new(),
+            variables: Vec::new(),
         };
     }
 
@@ -130,6 +134,7 @@ pub(crate) fn scan(b: &[u8], start: usize) -> Scan {
             open_quote: None,
             name,
             args,
+            variables: Vec::new(),
         };
     }
 
@@ -137,6 +142,7 @@ pub(crate) fn scan(b: &[u8], start: usize) -> Scan {
     let filepipe = is_filepipe(name_bytes);
     let mut args = Vec::new();
     let mut open_quote = None;
+    let mut variables = Vec::new();
     loop {
         // `<xslashargstart>`: discard whitespace before an argument.
         while in_line(b, i) && is_slash_space(b[i]) {
@@ -151,7 +157,7 @@ pub(crate) fn scan(b: &[u8], start: usize) -> Scan {
             i = eol;
             break;
         }
-        match arg(b, i, strip) {
+        match arg(b, i, strip, &mut variables) {
             Arg::Value { end, value, quoted } => {
                 i = end;
                 // "An unquoted empty argument isn't possible unless we are at
@@ -183,6 +189,7 @@ pub(crate) fn scan(b: &[u8], start: usize) -> Scan {
         open_quote,
         name,
         args,
+        variables,
     }
 }
 
@@ -223,7 +230,8 @@ enum Arg {
 }
 
 /// One argument starting at `i` (`<xslasharg>` and the quote states).
-fn arg(b: &[u8], mut i: usize, strip: bool) -> Arg {
+/// Variable references in it are added to `variables`.
+fn arg(b: &[u8], mut i: usize, strip: bool, variables: &mut Vec<Span>) -> Arg {
     let mut out = Vec::new();
     // psqlscanslash.l's `unquoted_option_chars`: how many characters at the
     // end of the argument were not quoted. Only those may be stripped.
@@ -281,6 +289,7 @@ fn arg(b: &[u8], mut i: usize, strip: bool) -> Arg {
             }
             b':' => match variable_ref(b, i) {
                 Some(end) => {
+                    variables.push(Span::new(i, end));
                     out.extend_from_slice(&b[i..end]);
                     i = end;
                     quoted = true;
@@ -464,6 +473,13 @@ mod tests {
         );
         // A failed `:'` form is a plain colon followed by a quoted string.
         assert_eq!(args("\\echo :'a b'"), [":a b"]);
+        let line = "\\echo ':no' :yes x:'v'";
+        let found: Vec<&str> = scan(line.as_bytes(), 0)
+            .variables
+            .iter()
+            .map(|v| v.text(line))
+            .collect();
+        assert_eq!(found, [":yes", ":'v'"]);
     }
 
     #[test]

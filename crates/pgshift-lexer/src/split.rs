@@ -298,6 +298,7 @@ impl Splitter<'_> {
             span: tok.span,
             name,
             args: scan.args,
+            variables: scan.variables,
         };
         if sends_buffer(&item.name) {
             // `\g` and friends send what has been collected so far (psql

@@ -17,7 +17,7 @@
 
 use crate::migration::{LoadError, PsqlEscape};
 use crate::source::SourceFile;
-use pgshift_lexer::{Item, Script as Split, Statement, Token, TokenKind};
+use pgshift_lexer::{Item, MetaCommand, Script as Split, Statement, Token, TokenKind};
 
 /// Refuses what the lexer found open at the end of the file (or, for a
 /// psql command's argument, of its line).
@@ -120,6 +120,19 @@ pub(super) fn check_statement(file: &SourceFile, statement: &Statement) -> Resul
         });
     }
     Ok(())
+}
+
+/// Refuses variable references in the arguments of a psql command pgshift
+/// runs (`\echo :x`, `\i :dir/file.sql`): psql would substitute them.
+pub(super) fn check_meta(file: &SourceFile, meta: &MetaCommand) -> Result<(), LoadError> {
+    match meta.variables.first() {
+        Some(span) => Err(LoadError::PsqlVariable {
+            path: file.path().to_path_buf(),
+            span: *span,
+            reference: span.text(file.text()).to_string(),
+        }),
+        None => Ok(()),
+    }
 }
 
 /// `:name`, as opposed to `:'name'`, `:"name"` and `:{?name}`.

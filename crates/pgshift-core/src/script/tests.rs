@@ -125,6 +125,20 @@ fn psql_variables_are_refused() {
 }
 
 #[test]
+fn psql_variables_in_commands_pgshift_runs_are_refused() {
+    for (text, at, reference) in [
+        ("\\echo version :v\n", (1, 15), ":v"),
+        ("\\ir :'dir'/x.sql\n", (1, 5), ":'dir'"),
+    ] {
+        let (err, got_at, got) = refused(text);
+        assert_eq!((got_at, got.as_str()), (at, reference), "{text:?}");
+        assert!(matches!(err, LoadError::PsqlVariable { .. }), "{err:?}");
+    }
+    let script = parse("\\echo 'costs :money'\n").expect("accepted");
+    assert!(matches!(&script.steps[..], [Step::Echo { text }] if text == "costs :money"));
+}
+
+#[test]
 fn colons_that_are_not_psql_variables_are_sent() {
     let text = "SELECT a[1:2], a[lo:hi], a[:n], x::text FROM t;\n\
                 SELECT ':no', \":no\", $$ :no $$ /* :no */; -- :no\n\
