@@ -282,15 +282,24 @@ fn unreadable_migration_entries_are_refused_not_skipped() {
 }
 
 #[test]
-fn included_files_get_the_same_checks() {
+fn included_and_rollback_files_get_the_same_checks() {
     let dir = folder(&[
         ("001_a.sql", "\\ir part.sql\n"),
         ("part.sql", "SELECT 1;\n/* open\n"),
         ("002_b.sql", "\\ir pipe.sql\n"),
+        ("003_c.sql", "SELECT 1;\n"),
+        ("rollback_003.sql", "SELECT 'open;\n"),
     ]);
     nix::unistd::mkfifo(&dir.path().join("pipe.sql"), nix::sys::stat::Mode::S_IRWXU).unwrap();
     let errors = load_errors(dir.path());
-    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert_eq!(errors.len(), 3, "{errors:?}");
+    assert!(
+        errors.iter().any(|e| matches!(
+            e,
+            LoadError::Unclosed { path, .. } if path.ends_with("rollback_003.sql")
+        )),
+        "{errors:?}"
+    );
     assert!(
         errors
             .iter()
