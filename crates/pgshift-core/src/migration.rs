@@ -16,6 +16,7 @@
 use crate::checksum::Checksum;
 use crate::script::{Header, Script, TransactionMode, TransactionProblem};
 use crate::source::{SourceFile, Span};
+pub use pgshift_lexer::UnclosedKind;
 use rayon::prelude::*;
 use std::cmp::Ordering;
 use std::collections::hash_map::Entry;
@@ -173,22 +174,17 @@ impl MigrationSet {
             match entry {
                 Ok(entry) => {
                     let path = entry.path();
-                    // The directory entry knows its type without a stat,
-                    // except for a symlink, which is followed.
-                    let is_file = match entry.file_type() {
-                        Ok(t) if t.is_symlink() => path.is_file(),
-                        Ok(t) => t.is_file(),
-                        Err(_) => path.is_file(),
-                    };
-                    if is_file {
-                        if let Some(name) = path.file_name().and_then(|n| n.to_str()) {
-                            names.push(name.to_string());
-                        } else {
-                            errors.push(LoadError::BadFileName {
-                                path,
-                                problem: FileNameProblem::NotUtf8,
-                            });
-                        }
+                    // Every name is classified, whatever the entry is: one
+                    // named like a migration that is not a readable regular
+                    // file (a directory, a FIFO, a dangling link) is refused
+                    // when it is read, never skipped.
+                    if let Some(name) = path.file_name().and_then(|n| n.to_str()) {
+                        names.push(name.to_string());
+                    } else if path.is_file() {
+                        errors.push(LoadError::BadFileName {
+                            path,
+                            problem: FileNameProblem::NotUtf8,
+                        });
                     }
                 }
                 Err(source) => errors.push(LoadError::Io {
@@ -361,19 +357,79 @@ fn read_script(path: &Path) -> Result<(Script, Header, TransactionMode), LoadErr
     Ok((script, header, mode))
 }
 
-/// Reads a file as UTF-8 text.
+/// Reads a regular file as UTF-8 text without NUL bytes.
+///
+/// The file type is checked before opening: opening a FIFO would block
+/// until something writes to it.
 pub(crate) fn read_source(path: &Path) -> Result<SourceFile, LoadError> {
+    check_regular_file(path)?;
     let bytes = std::fs::read(path).map_err(|source| LoadError::Io {
         path: path.to_path_buf(),
         source,
     })?;
-    match String::from_utf8(bytes) {
-        Ok(text) => Ok(SourceFile::new(path, text)),
-        Err(e) => Err(LoadError::NotUtf8 {
+    let text = String::from_utf8(bytes).map_err(|e| LoadError::NotUtf8 {
+        path: path.to_path_buf(),
+        offset: e.utf8_error().valid_up_to(),
+    })?;
+    if let Some(at) = text.find('\0') {
+        return Err(LoadError::NulByte {
             path: path.to_path_buf(),
-            offset: e.utf8_error().valid_up_to(),
-        }),
+            span: Span::new(at, at + 1),
+        });
     }
+    Ok(SourceFile::new(path, text))
+}
+
+/// Refuses anything but a regular file (after following symbolic links).
+fn check_regular_file(path: &Path) -> Result<(), LoadError> {
+    let meta = match std::fs::metadata(path) {
+        Ok(meta) => meta,
+        // The path itself exists, so the link it is leads nowhere.
+        Err(source) if std::fs::symlink_metadata(path).is_ok_and(|m| m.is_symlink()) => {
+            return Err(LoadError::BrokenSymlink {
+                path: path.to_path_buf(),
+                source,
+            })
+        }
+        Err(source) => {
+            return Err(LoadError::Io {
+                path: path.to_path_buf(),
+                source,
+            })
+        }
+    };
+    let file_type = meta.file_type();
+    if file_type.is_file() {
+        return Ok(());
+    }
+    let kind = if file_type.is_dir() {
+        NotAFileKind::Directory
+    } else {
+        special_kind(&file_type)
+    };
+    Err(LoadError::NotAFile {
+        path: path.to_path_buf(),
+        kind,
+    })
+}
+
+#[cfg(unix)]
+fn special_kind(file_type: &std::fs::FileType) -> NotAFileKind {
+    use std::os::unix::fs::FileTypeExt;
+    if file_type.is_fifo() {
+        NotAFileKind::Fifo
+    } else if file_type.is_socket() {
+        NotAFileKind::Socket
+    } else if file_type.is_char_device() || file_type.is_block_device() {
+        NotAFileKind::Device
+    } else {
+        NotAFileKind::Other
+    }
+}
+
+#[cfg(not(unix))]
+fn special_kind(_: &std::fs::FileType) -> NotAFileKind {
+    NotAFileKind::Other
 }
 
 /// `001_initial_schema.sql` → `initial schema`.
@@ -585,6 +641,162 @@ pub enum LoadError {
         /// What is wrong.
         problem: TransactionProblem,
     },
+    /// A file named like a migration (or a `\i` target) that is not a
+    /// regular file: a directory, a FIFO, a socket, a device.
+    #[error("`{}` is {kind}, not a regular file; pgshift reads migrations from regular files", path.display())]
+    NotAFile {
+        /// The path.
+        path: PathBuf,
+        /// What it is instead.
+        kind: NotAFileKind,
+    },
+    /// A symbolic link that does not lead to a file: dangling, or a loop.
+    #[error("`{}` is a symbolic link that cannot be followed: {source}; fix or remove the link", path.display())]
+    BrokenSymlink {
+        /// The link.
+        path: PathBuf,
+        /// Why following it failed.
+        source: std::io::Error,
+    },
+    /// A NUL byte, which PostgreSQL cannot receive in a query.
+    #[error("the file contains a NUL byte, which PostgreSQL cannot receive in SQL; remove it")]
+    NulByte {
+        /// The file.
+        path: PathBuf,
+        /// The byte.
+        span: Span,
+    },
+    /// A string, comment, quoted identifier or dollar quote (or a quoted
+    /// psql argument) still open at the end of the file (or line).
+    #[error("{}", UnclosedMessage(kind, delimiter))]
+    Unclosed {
+        /// The file.
+        path: PathBuf,
+        /// The opening delimiter that is never closed.
+        span: Span,
+        /// What is open.
+        kind: UnclosedKind,
+        /// The opening delimiter's text: `/*`, `E'`, `$body$`…
+        delimiter: String,
+    },
+    /// `COPY … FROM STDIN` or `\copy … from stdin`: data in the script.
+    #[error("{} reads its data from the lines after it, which pgshift does not send; use INSERT, or load the data outside the migration", if *meta { "`\\copy … from stdin`" } else { "`COPY … FROM STDIN`" })]
+    CopyFromStdin {
+        /// The file.
+        path: PathBuf,
+        /// The COPY statement or `\copy` line.
+        span: Span,
+        /// True for psql's `\copy`, false for SQL `COPY`.
+        meta: bool,
+    },
+    /// A psql variable reference (`:name`, `:'name'`, `:"name"`), which
+    /// psql would substitute and pgshift cannot.
+    #[error("psql variable `{reference}` would be sent as written: pgshift does not implement psql variables (`\\set`, `-v`)")]
+    PsqlVariable {
+        /// The file.
+        path: PathBuf,
+        /// The reference.
+        span: Span,
+        /// The reference as written.
+        reference: String,
+    },
+    /// psql's `\;` or `\:` outside strings and comments.
+    #[error("{escape}")]
+    PsqlEscape {
+        /// The file.
+        path: PathBuf,
+        /// The two characters.
+        span: Span,
+        /// Which escape.
+        escape: PsqlEscape,
+    },
+    /// A statement that turns `standard_conforming_strings` off, which
+    /// changes how the rest of the file must be read.
+    #[error("turning standard_conforming_strings off changes how the rest of the file is read (a backslash in '…' would escape the quote), and pgshift reads migrations with it on")]
+    StandardConformingStrings {
+        /// The file.
+        path: PathBuf,
+        /// The statement.
+        span: Span,
+    },
+}
+
+/// What a [`LoadError::NotAFile`] path is instead of a regular file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NotAFileKind {
+    /// A directory.
+    Directory,
+    /// A named pipe: reading it would wait for a writer.
+    Fifo,
+    /// A Unix socket.
+    Socket,
+    /// A character or block device.
+    Device,
+    /// Anything else.
+    Other,
+}
+
+impl fmt::Display for NotAFileKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            NotAFileKind::Directory => "a directory",
+            NotAFileKind::Fifo => "a named pipe (FIFO)",
+            NotAFileKind::Socket => "a socket",
+            NotAFileKind::Device => "a device",
+            NotAFileKind::Other => "not a file",
+        })
+    }
+}
+
+/// psql's backslash escapes inside SQL, which pgshift refuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PsqlEscape {
+    /// `\;`: psql joins the statements around it into one query.
+    JoinedQuery,
+    /// `\:`: psql sends a literal `:` that is not a variable.
+    LiteralColon,
+}
+
+impl fmt::Display for PsqlEscape {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PsqlEscape::JoinedQuery => {
+                "`\\;` joins statements into one query in psql; pgshift sends and checks each statement on its own, so write `;`"
+            }
+            PsqlEscape::LiteralColon => {
+                "`\\:` is psql's escaped colon, which pgshift would send with its backslash; write `:`"
+            }
+        })
+    }
+}
+
+/// The message of [`LoadError::Unclosed`].
+struct UnclosedMessage<'a>(&'a UnclosedKind, &'a str);
+
+impl fmt::Display for UnclosedMessage<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let UnclosedMessage(kind, delimiter) = *self;
+        let (what, closer) = match kind {
+            UnclosedKind::BlockComment { .. } => ("block comment", "`*/`".to_string()),
+            UnclosedKind::String { escapes: true } => ("escape string", "`'`".to_string()),
+            UnclosedKind::String { .. } => ("string", "`'`".to_string()),
+            UnclosedKind::QuotedIdent => ("quoted identifier", "`\"`".to_string()),
+            UnclosedKind::DollarQuote => ("dollar quote", format!("`{delimiter}`")),
+            UnclosedKind::MetaArgument => {
+                return write!(
+                f,
+                "unterminated quote `{delimiter}` in a psql command: psql would drop the argument"
+            )
+            }
+            _ => ("token", "its closing delimiter".to_string()),
+        };
+        write!(
+            f,
+            "unterminated {what}: `{delimiter}` is never closed by {closer}, so the rest of the file would be part of it"
+        )
+    }
 }
 
 impl LoadError {
@@ -595,7 +807,13 @@ impl LoadError {
             | LoadError::MetaCommand { path, span, .. }
             | LoadError::Include { path, span, .. }
             | LoadError::IncludeCycle { path, span, .. }
-            | LoadError::TransactionControl { path, span, .. } => Some((path, *span)),
+            | LoadError::TransactionControl { path, span, .. }
+            | LoadError::NulByte { path, span }
+            | LoadError::Unclosed { path, span, .. }
+            | LoadError::CopyFromStdin { path, span, .. }
+            | LoadError::PsqlVariable { path, span, .. }
+            | LoadError::PsqlEscape { path, span, .. }
+            | LoadError::StandardConformingStrings { path, span } => Some((path, *span)),
             _ => None,
         }
     }
@@ -607,7 +825,9 @@ impl LoadError {
             | LoadError::Io { path, .. }
             | LoadError::NotUtf8 { path, .. }
             | LoadError::BadFileName { path, .. }
-            | LoadError::OrphanRollback { path, .. } => Some(path),
+            | LoadError::OrphanRollback { path, .. }
+            | LoadError::NotAFile { path, .. }
+            | LoadError::BrokenSymlink { path, .. } => Some(path),
             LoadError::DuplicateVersion { second, .. }
             | LoadError::DuplicateRollback { second, .. } => Some(second),
             _ => self.location().map(|(p, _)| p),

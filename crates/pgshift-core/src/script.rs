@@ -2,7 +2,9 @@
 //!
 //! The lexer splits the text the way psql does; this module gives the pieces
 //! meaning: it follows `\i`/`\ir` includes, keeps `\echo` lines, accepts
-//! `\set ON_ERROR_STOP`, and refuses every other psql meta-command. It finds
+//! `\set ON_ERROR_STOP`, and refuses every other psql meta-command, and
+//! whatever psql would send differently from the text as written (see
+//! `psql`: unclosed quotes and comments, variables, `\;`). It finds
 //! the file's own top-level `BEGIN; … COMMIT;` (the seed's recommended
 //! form) so the executor can run the body inside its own transaction, and it
 //! refuses transaction control anywhere else, since a `COMMIT` in the middle
@@ -15,6 +17,10 @@ use crate::source::{SourceFile, Span};
 use pgshift_lexer::{Item, StatementKind};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+mod psql;
+#[cfg(test)]
+mod tests;
 
 /// How deep `\i` may nest before we assume a mistake.
 const MAX_INCLUDE_DEPTH: usize = 16;
@@ -162,33 +168,21 @@ impl Script {
         let file = Arc::clone(&self.files[file_index]);
         stack.push(file.path().to_path_buf());
         let split = pgshift_lexer::split_script(file.text());
-        if let Some(copy) = split.copy_data.first() {
-            return Err(LoadError::MetaCommand {
-                path: file.path().to_path_buf(),
-                span: split.items[copy.item].span(),
-                command: "copy".into(),
-                reason: "COPY … FROM STDIN reads data from the script, which pgshift does not send; use INSERT, or load the data outside the migration".into(),
-            });
-        }
-        for item in split.items {
+        psql::check_copy(&file, &split)?;
+        // Whatever is left open runs to the end; what comes before it is
+        // checked first, since it may be the cause (a `SET
+        // standard_conforming_strings = off` before a `'a\'b'`).
+        let open_at = split
+            .unterminated
+            .first()
+            .map_or(usize::MAX, |t| t.span.start);
+        for item in &split.items {
+            if item.span().start > open_at {
+                break;
+            }
             match item {
                 Item::Statement(statement) => {
-                    // psql drops a meta-command found inside a statement
-                    // before sending it; sending the text as written would
-                    // be a syntax error, and rewriting it would break the
-                    // mapping of server error positions back to the file.
-                    if let Some(meta) = statement
-                        .tokens(file.text())
-                        .into_iter()
-                        .find(|t| t.kind == pgshift_lexer::TokenKind::MetaCommand)
-                    {
-                        return Err(LoadError::MetaCommand {
-                            path: file.path().to_path_buf(),
-                            span: meta.span,
-                            command: meta.text(file.text()).trim_start_matches('\\').split_whitespace().next().unwrap_or_default().to_string(),
-                            reason: "psql commands inside a statement are not supported; put it on its own line between statements".into(),
-                        });
-                    }
+                    psql::check_statement(&file, statement)?;
                     self.steps.push(Step::Sql {
                         file: file_index,
                         span: statement.span,
@@ -203,10 +197,14 @@ impl Script {
                     {
                         // pgshift always stops at the first error.
                     }
-                    "echo" => self.steps.push(Step::Echo {
-                        text: meta.args.join(" "),
-                    }),
+                    "echo" => {
+                        psql::check_meta(&file, meta)?;
+                        self.steps.push(Step::Echo {
+                            text: meta.args.join(" "),
+                        })
+                    }
                     "i" | "include" | "ir" | "include_relative" => {
+                        psql::check_meta(&file, meta)?;
                         let Some(target) = meta.args.first() else {
                             return Err(LoadError::MetaCommand {
                                 path: file.path().to_path_buf(),
@@ -253,6 +251,7 @@ impl Script {
                 },
             }
         }
+        psql::check_unclosed(&file, &split)?;
         stack.pop();
         Ok(())
     }

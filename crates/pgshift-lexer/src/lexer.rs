@@ -17,7 +17,7 @@
 //! or next to an ASCII byte, so token spans always fall on `char` boundaries.
 
 use crate::meta;
-use crate::{Span, Token, TokenKind};
+use crate::{Span, Token, TokenKind, Unclosed, UnclosedKind};
 
 /// `{space}` in psqlscan.l (PG16 added `\v`).
 #[inline]
@@ -177,8 +177,8 @@ impl<'a> Lexer<'a> {
                 (K::BlockComment, end, unterminated)
             }
             b'\'' => {
-                let (end, u) = self.string(start + 1, StrMode::Standard);
-                (K::String, end, u)
+                let (end, open) = self.string(start + 1, StrMode::Standard);
+                (K::String, end, open.is_some())
             }
             b'"' => {
                 let (end, u) = self.quoted_ident(start + 1);
@@ -248,17 +248,33 @@ impl<'a> Lexer<'a> {
         (n, true)
     }
 
+    /// The first `/*` nested inside the block comment whose body starts at
+    /// `i`, as [`Lexer::block_comment`] scans it.
+    fn first_nested_comment(&self, mut i: usize) -> Option<Span> {
+        let b = self.b;
+        while i + 1 < b.len() {
+            match (b[i], b[i + 1]) {
+                (b'*', b'/') => return None,
+                (b'/', b'*') => return Some(Span::new(i, i + 2)),
+                _ => i += 1,
+            }
+        }
+        None
+    }
+
     /// A single-quoted string body starting at `i` (just past the opening
-    /// quote), including any continuation segments. Returns the end offset and
-    /// whether the input ended inside the string.
-    fn string(&self, mut i: usize, mode: StrMode) -> (usize, bool) {
+    /// quote), including any continuation segments. Returns the end offset
+    /// and, when the input ended inside the string, the offset of the quote
+    /// that opened the segment left open.
+    fn string(&self, mut i: usize, mode: StrMode) -> (usize, Option<usize>) {
         let b = self.b;
         let n = b.len();
+        let mut open = i - 1;
         loop {
             // Scan the body up to the closing quote.
             loop {
                 if i >= n {
-                    return (n, true);
+                    return (n, Some(open));
                 }
                 match b[i] {
                     b'\'' => {
@@ -281,8 +297,11 @@ impl<'a> Lexer<'a> {
             }
             // `<xqs>`: after the closing quote, look for `{quotecontinue}`.
             match self.quote_continue(i) {
-                Some(q) => i = q + 1,
-                None => return (i, false),
+                Some(q) => {
+                    open = q;
+                    i = q + 1;
+                }
+                None => return (i, None),
             }
         }
     }
@@ -549,17 +568,17 @@ impl<'a> Lexer<'a> {
         let next = self.at(start + 1);
         match (c, next) {
             (b'b' | b'B' | b'x' | b'X' | b'n' | b'N', Some(b'\'')) => {
-                let (end, u) = self.string(start + 2, StrMode::Standard);
-                (TokenKind::String, end, u)
+                let (end, open) = self.string(start + 2, StrMode::Standard);
+                (TokenKind::String, end, open.is_some())
             }
             (b'e' | b'E', Some(b'\'')) => {
-                let (end, u) = self.string(start + 2, StrMode::Escape);
-                (TokenKind::String, end, u)
+                let (end, open) = self.string(start + 2, StrMode::Escape);
+                (TokenKind::String, end, open.is_some())
             }
             (b'u' | b'U', Some(b'&')) => match self.at(start + 2) {
                 Some(b'\'') => {
-                    let (end, u) = self.string(start + 3, StrMode::Standard);
-                    (TokenKind::String, end, u)
+                    let (end, open) = self.string(start + 3, StrMode::Standard);
+                    (TokenKind::String, end, open.is_some())
                 }
                 Some(b'"') => {
                     let (end, u) = self.quoted_ident(start + 3);
@@ -572,6 +591,54 @@ impl<'a> Lexer<'a> {
             _ => (TokenKind::Word, self.ident_rest(start + 1), false),
         }
     }
+}
+
+/// What the unterminated token `tok` of `src` leaves open (see
+/// [`Token::unclosed`](crate::Token::unclosed)). Lexes the token again, this
+/// time keeping the offsets a message needs.
+pub(crate) fn unclosed(src: &str, tok: Token) -> Option<Unclosed> {
+    let start = tok.span.start;
+    let lx = Lexer::with_range(src, 0, tok.span.end);
+    let b = lx.b;
+    let find = |c: u8| {
+        b.get(start..)?
+            .iter()
+            .position(|&x| x == c)
+            .map(|p| start + p)
+    };
+    let (kind, open) = match tok.kind {
+        TokenKind::BlockComment => {
+            let nested = lx.first_nested_comment(start + 2);
+            (
+                UnclosedKind::BlockComment { nested },
+                Span::new(start, start + 2),
+            )
+        }
+        TokenKind::String => {
+            let quote = find(b'\'')?;
+            let escapes = matches!(b[start], b'e' | b'E');
+            let mode = if escapes {
+                StrMode::Escape
+            } else {
+                StrMode::Standard
+            };
+            let open = lx.string(quote + 1, mode).1?;
+            // The first segment's delimiter includes its prefix (`E'`).
+            let from = if open == quote { start } else { open };
+            (UnclosedKind::String { escapes }, Span::new(from, open + 1))
+        }
+        TokenKind::QuotedIdent => (UnclosedKind::QuotedIdent, Span::new(start, find(b'"')? + 1)),
+        TokenKind::DollarString => (
+            UnclosedKind::DollarQuote,
+            Span::new(start, lx.dollar_delim(start)?),
+        ),
+        TokenKind::MetaCommand => {
+            let quote = meta::scan(b, start).open_quote?;
+            (UnclosedKind::MetaArgument, Span::new(quote, quote + 1))
+        }
+        _ => return None,
+    };
+    Some(Unclosed { kind, open })
 }
 
 /// Tokenizes all of `src`.

@@ -2,7 +2,11 @@
 //!
 //! This crate is pure and std-only, and it never fails: any input, even
 //! malformed SQL, produces tokens that rejoin to the input. Problems such as
-//! an unterminated string are reported as flags on the result, not errors.
+//! an unterminated string are reported as flags on the result, not errors
+//! ([`Script::unterminated`], [`Token::unclosed`]), and no text is dropped
+//! silently: every byte of a script is in a statement, a meta-command, COPY
+//! data, whitespace or a comment, an unterminated token, or a statement
+//! discarded by `\r` ([`Script::discarded`]).
 //!
 //! API:
 //! - [`tokenize`] turns text into [`Token`]s.
@@ -166,6 +170,67 @@ impl Token {
             TokenKind::Whitespace | TokenKind::LineComment | TokenKind::BlockComment
         )
     }
+
+    /// For an [`unterminated`](Token::unterminated) token, what it leaves
+    /// open and where that was opened; `None` for any other token. `src`
+    /// is the string the token was produced from. Only meant for error
+    /// messages: it lexes the token again.
+    ///
+    /// ```
+    /// use pgshift_lexer::{tokenize, UnclosedKind};
+    ///
+    /// let src = "SELECT 1;\n/* see /* old note */\nSELECT 2;\n";
+    /// let comment = tokenize(src).into_iter().find(|t| t.unterminated).unwrap();
+    /// let open = comment.unclosed(src).unwrap();
+    /// assert_eq!(open.open.text(src), "/*");
+    /// assert_eq!(open.open.start, 10);
+    /// // Comments nest: the inner `/*` took the `*/` the author meant for the outer one.
+    /// assert!(matches!(open.kind, UnclosedKind::BlockComment { nested: Some(at) } if at.start == 17));
+    /// ```
+    pub fn unclosed(&self, src: &str) -> Option<Unclosed> {
+        if self.unterminated {
+            lexer::unclosed(src, *self)
+        } else {
+            None
+        }
+    }
+}
+
+/// What an unterminated token leaves open; see [`Token::unclosed`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unclosed {
+    /// What is open.
+    pub kind: UnclosedKind,
+    /// The opening delimiter that is never closed: `/*`; `'`, `E'`, `B'`,
+    /// `X'`, `N'` or `U&'` (for a string continued over lines, the `'` of
+    /// the segment left open); `"` or `U&"`; `$tag$`; or the quote of a
+    /// meta-command argument.
+    pub open: Span,
+}
+
+/// The kinds of [`Unclosed`] constructs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UnclosedKind {
+    /// `/*` without its `*/`. `nested` is the first `/*` inside it, if
+    /// any: block comments nest, so each `/*` needs its own `*/`.
+    BlockComment {
+        /// The first `/*` nested inside the open comment.
+        nested: Option<Span>,
+    },
+    /// A string literal. `escapes` for `E'...'`, where a backslash escapes
+    /// the next character, so `\'` does not close it.
+    String {
+        /// True for an `E'...'` string.
+        escapes: bool,
+    },
+    /// A double-quoted identifier (`"..."` or `U&"..."`).
+    QuotedIdent,
+    /// A dollar-quoted string (`$$...$$`, `$tag$...$tag$`).
+    DollarQuote,
+    /// A quoted argument of a psql meta-command, open at the end of its line
+    /// (psql drops the argument).
+    MetaArgument,
 }
 
 /// What kind of SQL statement this is, as far as transactions are concerned.
@@ -230,6 +295,9 @@ pub struct MetaCommand {
     /// Arguments as psql would split them (see the rules above). Variable
     /// references are not substituted.
     pub args: Vec<String>,
+    /// Where the arguments hold variable references that psql would
+    /// substitute (`:name`, `:'name'`, `:"name"`, `:{?name}` outside quotes).
+    pub variables: Vec<Span>,
 }
 
 /// A piece of a script, in the order psql runs them.
@@ -273,9 +341,10 @@ impl Statement {
     }
 
     /// The tokens of the statement, with spans relative to `src`.
-    pub fn tokens(&self, src: &str) -> Vec<Token> {
+    /// Lazy, so that a statement of many megabytes costs no token list.
+    pub fn tokens<'a>(&self, src: &'a str) -> impl Iterator<Item = Token> + 'a {
         let mut lx = lexer::Lexer::with_range(src, self.span.start, self.span.end);
-        std::iter::from_fn(|| lx.next_token()).collect()
+        std::iter::from_fn(move || lx.next_token())
     }
 
     /// The text psql would send to the server: the statement's text without
@@ -402,6 +471,10 @@ pub struct Script {
     /// `unterminated_at_eof` set. A lone unterminated block comment yields
     /// no statement, only an entry here.
     pub unterminated: Vec<Token>,
+    /// Statements psql collects and then throws away at a `\r` or
+    /// `\reset`: from their first significant token to the last one before
+    /// the meta-command. They are not in [`Script::items`].
+    pub discarded: Vec<Span>,
 }
 
 /// Splits text into tokens. The spans cover the input exactly, in order.

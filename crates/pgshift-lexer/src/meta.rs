@@ -30,6 +30,7 @@
 //! does ("unterminated quoted string"), and the token is flagged
 //! `unterminated`.
 
+use crate::Span;
 use std::ops::Range;
 
 /// Whitespace inside a backslash command (`{space}` in psqlscanslash.l).
@@ -73,19 +74,21 @@ fn strips_semicolons(name: &[u8]) -> bool {
 pub(crate) struct Scan {
     /// Offset just past the command (see [`scan`]).
     pub end: usize,
-    /// True when a quoted argument was left open at the end of the line.
-    pub unterminated: bool,
+    /// The quote that opened an argument left open at the end of the line.
+    pub open_quote: Option<usize>,
     /// Byte range of the command name (after the backslash).
     pub name: Range<usize>,
     /// The arguments, as psql would hand them to the command.
     pub args: Vec<String>,
+    /// Variable references psql would substitute in the arguments.
+    pub variables: Vec<Span>,
 }
 
 /// Where the meta-command starting with the `\` at `start` ends, and whether
 /// it has an unterminated quoted argument.
 pub(crate) fn extent(b: &[u8], start: usize) -> (usize, bool) {
     let s = scan(b, start);
-    (s.end, s.unterminated)
+    (s.end, s.open_quote.is_some())
 }
 
 /// Scans the meta-command whose `\` is at `b[start]`.
@@ -108,9 +111,10 @@ pub(crate) fn scan(b: &[u8], start: usize) -> Scan {
         // "silently throws away rest of line after an erroneous command".
         return Scan {
             end: line_end(b, start, eol_from(b, i)),
-            unterminated: false,
+            open_quote: None,
             name,
             args: Vec::new(),
+            variables: Vec::new(),
         };
     }
 
@@ -127,16 +131,18 @@ pub(crate) fn scan(b: &[u8], start: usize) -> Scan {
         };
         return Scan {
             end,
-            unterminated: false,
+            open_quote: None,
             name,
             args,
+            variables: Vec::new(),
         };
     }
 
     let strip = strips_semicolons(name_bytes);
     let filepipe = is_filepipe(name_bytes);
     let mut args = Vec::new();
-    let mut unterminated = false;
+    let mut open_quote = None;
+    let mut variables = Vec::new();
     loop {
         // `<xslashargstart>`: discard whitespace before an argument.
         while in_line(b, i) && is_slash_space(b[i]) {
@@ -151,7 +157,7 @@ pub(crate) fn scan(b: &[u8], start: usize) -> Scan {
             i = eol;
             break;
         }
-        match arg(b, i, strip) {
+        match arg(b, i, strip, &mut variables) {
             Arg::Value { end, value, quoted } => {
                 i = end;
                 // "An unquoted empty argument isn't possible unless we are at
@@ -161,8 +167,8 @@ pub(crate) fn scan(b: &[u8], start: usize) -> Scan {
                     args.push(lossy(&value));
                 }
             }
-            Arg::Unterminated { eol } => {
-                unterminated = true;
+            Arg::Unterminated { eol, open } => {
+                open_quote = Some(open);
                 i = eol;
                 break;
             }
@@ -180,9 +186,10 @@ pub(crate) fn scan(b: &[u8], start: usize) -> Scan {
     };
     Scan {
         end,
-        unterminated,
+        open_quote,
         name,
         args,
+        variables,
     }
 }
 
@@ -218,12 +225,13 @@ enum Arg {
         value: Vec<u8>,
         quoted: bool,
     },
-    /// A quote was still open at `eol`, the end of the line.
-    Unterminated { eol: usize },
+    /// The quote at `open` was still open at `eol`, the end of the line.
+    Unterminated { eol: usize, open: usize },
 }
 
 /// One argument starting at `i` (`<xslasharg>` and the quote states).
-fn arg(b: &[u8], mut i: usize, strip: bool) -> Arg {
+/// Variable references in it are added to `variables`.
+fn arg(b: &[u8], mut i: usize, strip: bool, variables: &mut Vec<Span>) -> Arg {
     let mut out = Vec::new();
     // psqlscanslash.l's `unquoted_option_chars`: how many characters at the
     // end of the argument were not quoted. Only those may be stripped.
@@ -238,10 +246,11 @@ fn arg(b: &[u8], mut i: usize, strip: bool) -> Arg {
             b'\'' => {
                 quoted = true;
                 unquoted_tail = 0;
+                let open = i;
                 i += 1;
                 loop {
                     if !in_line(b, i) {
-                        return Arg::Unterminated { eol: i };
+                        return Arg::Unterminated { eol: i, open };
                     }
                     match b[i] {
                         b'\'' if in_line(b, i + 1) && b[i + 1] == b'\'' => {
@@ -263,11 +272,12 @@ fn arg(b: &[u8], mut i: usize, strip: bool) -> Arg {
             b'"' | b'`' => {
                 quoted = true;
                 unquoted_tail = 0;
+                let open = i;
                 out.push(c);
                 i += 1;
                 loop {
                     if !in_line(b, i) {
-                        return Arg::Unterminated { eol: i };
+                        return Arg::Unterminated { eol: i, open };
                     }
                     let d = b[i];
                     out.push(d);
@@ -279,6 +289,7 @@ fn arg(b: &[u8], mut i: usize, strip: bool) -> Arg {
             }
             b':' => match variable_ref(b, i) {
                 Some(end) => {
+                    variables.push(Span::new(i, end));
                     out.extend_from_slice(&b[i..end]);
                     i = end;
                     quoted = true;
@@ -415,7 +426,7 @@ mod tests {
             line[s.name.clone()].to_string(),
             s.args,
             &line[..s.end],
-            s.unterminated,
+            s.open_quote.is_some(),
         )
     }
 
@@ -462,6 +473,13 @@ mod tests {
         );
         // A failed `:'` form is a plain colon followed by a quoted string.
         assert_eq!(args("\\echo :'a b'"), [":a b"]);
+        let line = "\\echo ':no' :yes x:'v'";
+        let found: Vec<&str> = scan(line.as_bytes(), 0)
+            .variables
+            .iter()
+            .map(|v| v.text(line))
+            .collect();
+        assert_eq!(found, [":yes", ":'v'"]);
     }
 
     #[test]

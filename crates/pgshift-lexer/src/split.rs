@@ -82,6 +82,7 @@ struct Splitter<'a> {
     /// Items whose `COPY ... FROM STDIN` data follows the current line.
     copy_waiting: Vec<usize>,
     unterminated: Vec<Token>,
+    discarded: Vec<Span>,
 }
 
 /// Splits `src` into items and COPY data regions.
@@ -97,6 +98,7 @@ pub(crate) fn split_script(src: &str) -> Script {
         stmt: None,
         copy_waiting: Vec::new(),
         unterminated: Vec::new(),
+        discarded: Vec::new(),
     };
     let mut lx = Lexer::new(src);
     loop {
@@ -128,6 +130,7 @@ pub(crate) fn split_script(src: &str) -> Script {
         items: sp.items,
         copy_data: sp.copy_data,
         unterminated: sp.unterminated,
+        discarded: sp.discarded,
     }
 }
 
@@ -295,6 +298,7 @@ impl Splitter<'_> {
             span: tok.span,
             name,
             args: scan.args,
+            variables: scan.variables,
         };
         if sends_buffer(&item.name) {
             // `\g` and friends send what has been collected so far (psql
@@ -305,7 +309,9 @@ impl Splitter<'_> {
             }
             self.reset();
         } else if resets_buffer(&item.name) {
-            self.stmt = None;
+            if let Some(st) = self.stmt.take() {
+                self.discarded.push(Span::new(st.start, st.last_end));
+            }
             self.reset();
         }
         let idx = self.items.len();

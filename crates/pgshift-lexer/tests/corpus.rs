@@ -12,6 +12,7 @@ use std::path::Path;
 fn check_and_render(path: &Path) -> String {
     let src = fs::read_to_string(path).expect("corpus files are UTF-8");
     common::check_invariants(&src);
+    common::check_nothing_dropped(&src);
     common::render(&src)
 }
 

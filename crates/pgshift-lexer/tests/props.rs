@@ -118,6 +118,23 @@ proptest! {
         common::check_invariants(&src);
     }
 
+    /// The lexer never returns less than the file: see
+    /// `common::check_nothing_dropped`.
+    #[test]
+    fn arbitrary_text_drops_nothing(src in any::<String>()) {
+        common::check_nothing_dropped(&src);
+    }
+
+    #[test]
+    fn ascii_soup_drops_nothing(src in "[ -~\t\n\r]{0,80}") {
+        common::check_nothing_dropped(&src);
+    }
+
+    #[test]
+    fn sqlish_text_drops_nothing(src in sqlish()) {
+        common::check_nothing_dropped(&src);
+    }
+
     #[test]
     fn ascii_soup_keeps_invariants(src in "[ -~\t\n\r]{0,80}") {
         common::check_invariants(&src);

@@ -6,6 +6,7 @@ use pgshift_core::connect::ConnectError;
 use pgshift_core::executor::{Direction, ExecError};
 use pgshift_core::lock::LockError;
 use pgshift_core::migration::LoadError;
+use pgshift_core::migration::UnclosedKind;
 use pgshift_core::plan::PlanError;
 use pgshift_core::rehearsal::RehearsalError;
 use pgshift_core::source::SourceFile;
@@ -144,17 +145,72 @@ fn connect_problem(e: &ConnectError) -> Problem {
 }
 
 fn load_problem(e: &LoadError) -> Problem {
-    let problem = Problem::error(e.to_string()).with_code("invalid-migration");
-    match e.location() {
-        Some((path, span)) => match std::fs::read_to_string(path) {
-            Ok(text) => {
-                let file = SourceFile::new(path, text);
-                problem.with_snippet(Snippet::new(&file, span, "here"))
-            }
-            Err(_) => problem,
-        },
-        None => problem,
+    let mut problem = Problem::error(e.to_string()).with_code("invalid-migration");
+    let file = e.location().and_then(|(path, _)| {
+        std::fs::read_to_string(path)
+            .ok()
+            .map(|text| SourceFile::new(path, text))
+    });
+    if let Some(help) = load_help(e, file.as_ref()) {
+        problem = problem.with_help(help);
     }
+    match (e.location(), file) {
+        (Some((_, span)), Some(file)) => {
+            let label = match e {
+                LoadError::Unclosed { .. } => "opened here, never closed",
+                LoadError::NulByte { .. } => "NUL byte",
+                _ => "here",
+            };
+            problem.with_snippet(Snippet::new(&file, span, label))
+        }
+        _ => problem,
+    }
+}
+
+/// What to do about a load error, when the message does not already say.
+fn load_help(e: &LoadError, file: Option<&SourceFile>) -> Option<String> {
+    Some(match e {
+        LoadError::Unclosed { kind, delimiter, .. } => match kind {
+            UnclosedKind::BlockComment {
+                nested: Some(nested),
+            } => {
+                let at = file.map(|f| f.line_col(nested.start));
+                format!(
+                    "block comments nest in PostgreSQL: the `/*` at {} opens a comment inside this one, \
+                     and the first `*/` closes only that; close each `/*` with its own `*/`",
+                    at.map_or("a later place".to_string(), |at| format!("{}:{}", at.line, at.column))
+                )
+            }
+            UnclosedKind::BlockComment { .. } => "close it with `*/`".into(),
+            UnclosedKind::String { escapes: true } => {
+                "in an E'…' string a backslash escapes the next character, so `\\'` does not end it; \
+                 write `\\\\` for a backslash and `''` for a quote"
+                    .into()
+            }
+            UnclosedKind::String { .. } => {
+                "close it with `'`; a quote inside a string is written `''`".into()
+            }
+            UnclosedKind::QuotedIdent => {
+                "close it with `\"`; a quote inside an identifier is written `\"\"`".into()
+            }
+            UnclosedKind::DollarQuote => {
+                format!("close it with `{delimiter}`: the body ends only at exactly the same tag")
+            }
+            _ => "close the quote on the same line".into(),
+        },
+        LoadError::PsqlVariable { .. } => {
+            "write the value into the migration. An array slice such as `a[1:n]` is fine; \
+             elsewhere a space after the `:` keeps it from reading as a psql variable"
+                .into()
+        }
+        LoadError::StandardConformingStrings { .. } => {
+            "remove the statement, and write strings that need backslash escapes as E'…'".into()
+        }
+        LoadError::NotAFile { .. } | LoadError::BrokenSymlink { .. } => {
+            "replace it with the migration file, or rename it so its name does not look like a migration".into()
+        }
+        _ => return None,
+    })
 }
 
 fn exec_problem(e: &ExecError) -> Problem {

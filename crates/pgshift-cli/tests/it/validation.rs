@@ -2,6 +2,7 @@
 //! pgshift at a dead port, so reaching the database would exit 4, not 3.
 
 use crate::common::*;
+use pgshift_test_support::test_db_or_skip;
 
 fn refused(files: &[(&str, &[u8])]) -> (Project, Run) {
     let project = Project::new();
@@ -172,4 +173,119 @@ fn bad_flags_exit_with_usage() {
         "{}",
         run.stderr
     );
+}
+
+/// Issue 11: an unterminated nested comment swallowed the rest of the file;
+/// `up` applied only the first statement, recorded the migration and exited 0.
+#[test]
+fn issue_11_unclosed_comment_is_refused_and_the_database_is_untouched() {
+    let Some(db) = test_db_or_skip!() else { return };
+    let project = Project::new();
+    project.file(
+        "001_tables.sql",
+        "CREATE TABLE a (i int);\n/* see /* old note */\nCREATE TABLE b (i int);\n",
+    );
+    let run = Run::of(project.cmd(&db).arg("up"));
+    run.assert_code(3);
+    assert!(
+        run.stderr.contains("migration_scripts/001_tables.sql:2:1"),
+        "{}",
+        run.stderr
+    );
+    insta::assert_snapshot!(run.block(&project));
+    assert!(!exists(&db, "a") && !exists(&db, "b"));
+    assert!(
+        !exists(&db, "schema_migrations"),
+        "no tracking table either"
+    );
+
+    // Every command that reads the folder refuses it the same way.
+    for args in [
+        &["up", "--dry-run"][..],
+        &["status"],
+        &["verify"],
+        &["lint"],
+    ] {
+        let run = Run::of(project.cmd(&db).args(args));
+        run.assert_code(3);
+        assert!(
+            run.stderr
+                .contains("unterminated block comment: `/*` is never closed by `*/`"),
+            "{args:?}: {}",
+            run.stderr
+        );
+    }
+    assert!(!exists(&db, "schema_migrations"));
+}
+
+#[test]
+fn text_psql_would_send_differently_is_refused_with_file_and_line() {
+    for (text, at, message) in [
+        (
+            "SELECT 1;\nSELECT E'it\\'s;\n",
+            "2:8",
+            "unterminated escape string: `E'`",
+        ),
+        (
+            "SELECT 1;\nDO $f$ BEGIN END $$;\n",
+            "2:4",
+            "unterminated dollar quote: `$f$`",
+        ),
+        (
+            "CREATE SCHEMA :\"name\";\n",
+            "1:15",
+            "psql variable `:\"name\"` would be sent as written",
+        ),
+        (
+            "SELECT 1\\; COMMIT\\; VACUUM;\n",
+            "1:9",
+            "`\\;` joins statements into one query in psql",
+        ),
+        (
+            "SET standard_conforming_strings = off;\nSELECT 'a\\\\b\\'cd';\n",
+            "1:1",
+            "turning standard_conforming_strings off changes how the rest of the file is read",
+        ),
+        (
+            "SELECT 1;\nSELECT '\0';\n",
+            "2:9",
+            "the file contains a NUL byte",
+        ),
+        (
+            "COPY t (a) FROM stdin;\n1\n\\.\n",
+            "1:1",
+            "`COPY … FROM STDIN` reads its data from the lines after it",
+        ),
+    ] {
+        let (_project, run) = refused(&[("002_psql.sql", text.as_bytes())]);
+        run.assert_code(3);
+        assert!(
+            run.stderr.contains(&format!("002_psql.sql:{at}")) && run.stderr.contains(message),
+            "{text:?}: {}",
+            run.stderr
+        );
+    }
+}
+
+#[test]
+fn migration_names_that_are_not_regular_files_are_refused() {
+    let project = Project::new();
+    project.file("001_fine.sql", "SELECT 1;\n");
+    let dir = project.migrations();
+    std::fs::create_dir(dir.join("002_dir.sql")).unwrap();
+    std::os::unix::fs::symlink(dir.join("gone.sql"), dir.join("003_dangling.sql")).unwrap();
+    nix::unistd::mkfifo(&dir.join("004_fifo.sql"), nix::sys::stat::Mode::S_IRWXU).unwrap();
+    let run = Run::of(
+        project
+            .bare()
+            .args(["--database-url", &dead_url("pw"), "up"]),
+    );
+    run.assert_code(3);
+    for expected in [
+        "002_dir.sql` is a directory, not a regular file",
+        "003_dangling.sql` is a symbolic link that cannot be followed",
+        "004_fifo.sql` is a named pipe (FIFO), not a regular file",
+    ] {
+        assert!(run.stderr.contains(expected), "{expected}: {}", run.stderr);
+    }
 }

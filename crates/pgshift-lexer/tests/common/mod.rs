@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 
-use pgshift_lexer::{line_col, split_script, tokenize, Item, Span, TokenKind};
+use pgshift_lexer::{line_col, split_script, tokenize, Item, Span, TokenKind, UnclosedKind};
 
 /// Checks everything that must hold for any input; panics with a message
 /// naming the broken rule.
@@ -50,8 +50,7 @@ pub fn check_invariants(src: &str) {
             "statements overlap or are out of order: {st:?}"
         );
         prev_end = st.span.end;
-        let toks = st.tokens(src);
-        let first = toks.first().expect("statement has tokens");
+        let first = st.tokens(src).next().expect("statement has tokens");
         assert_eq!(first.span.start, st.span.start);
         assert!(
             !first.is_trivia() && first.kind != TokenKind::MetaCommand,
@@ -128,6 +127,70 @@ pub fn check_invariants(src: &str) {
     }
 }
 
+/// Nothing is dropped: every byte of `src` is inside a statement (sent to
+/// the server), a meta-command, COPY data or a statement discarded by `\r`,
+/// or it lies between them in whitespace, comments and empty statements
+/// (`;`). A comment (or any
+/// other token) that runs to the end of input unterminated is listed in
+/// `Script::unterminated`, so a caller can refuse the file instead of
+/// losing what the comment swallowed.
+pub fn check_nothing_dropped(src: &str) {
+    let script = split_script(src);
+    let mut covered: Vec<Span> = script
+        .items
+        .iter()
+        .map(Item::span)
+        .chain(script.copy_data.iter().map(|c| c.span))
+        .chain(script.discarded.iter().copied())
+        .collect();
+    covered.sort();
+    let mut gaps = Vec::new();
+    let mut pos = 0;
+    for span in covered {
+        if span.start > pos {
+            gaps.push(Span::new(pos, span.start));
+        }
+        pos = pos.max(span.end);
+    }
+    if pos < src.len() {
+        gaps.push(Span::new(pos, src.len()));
+    }
+    for gap in gaps {
+        // Lex the gap on its own. A leading space keeps a byte-order mark
+        // that is not at offset 0 of the file from counting as whitespace.
+        let pad = usize::from(gap.start > 0);
+        let text = format!("{}{}", " ".repeat(pad), gap.text(src));
+        for t in tokenize(&text) {
+            let at = Span::new(
+                gap.start + t.span.start.saturating_sub(pad),
+                gap.start + t.span.end - pad,
+            );
+            let what = &text[t.span.start..t.span.end];
+            // A `;` with nothing before it is an empty statement.
+            assert!(
+                t.is_trivia() || t.kind == TokenKind::Semicolon,
+                "{what:?} at {at:?} is in no statement or meta-command: it would be dropped"
+            );
+            if t.unterminated {
+                assert!(
+                    script.unterminated.iter().any(|u| u.span.start == at.start),
+                    "unterminated {what:?} at {at:?} is not reported"
+                );
+            }
+        }
+    }
+    // Every unterminated token can say what it leaves open.
+    for t in &script.unterminated {
+        let open = t
+            .unclosed(src)
+            .unwrap_or_else(|| panic!("{t:?} says nothing about what is open"));
+        assert!(
+            t.span.contains(open.open) && !open.open.is_empty(),
+            "{open:?} not inside {t:?}"
+        );
+    }
+}
+
 /// Makes control characters visible in snapshots.
 fn visible(s: &str) -> String {
     s.replace('\r', "\\r").replace('\u{feff}', "<BOM>")
@@ -190,6 +253,10 @@ pub fn render(src: &str) -> String {
         );
         indent(&mut out, cd.span.text(src));
     }
+    for t in &script.discarded {
+        let _ = writeln!(out, "discarded at {}", pos(src, t.start));
+        indent(&mut out, t.text(src));
+    }
     for t in &script.unterminated {
         let _ = writeln!(
             out,
@@ -197,6 +264,20 @@ pub fn render(src: &str) -> String {
             t.kind,
             pos(src, t.span.start)
         );
+        if let Some(open) = t.unclosed(src) {
+            let kind = match open.kind {
+                UnclosedKind::BlockComment {
+                    nested: Some(nested),
+                } => format!("BlockComment, nested `/*` at {}", pos(src, nested.start)),
+                other => format!("{other:?}"),
+            };
+            let _ = writeln!(
+                out,
+                "  open: {kind} `{}` at {}",
+                visible(open.open.text(src)),
+                pos(src, open.open.start)
+            );
+        }
     }
     if script.items.is_empty() {
         out.push_str("(no items)\n");

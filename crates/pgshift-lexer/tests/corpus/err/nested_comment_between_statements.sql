@@ -1,0 +1,3 @@
+CREATE TABLE a (i int);
+/* see /* old note */
+CREATE TABLE b (i int);

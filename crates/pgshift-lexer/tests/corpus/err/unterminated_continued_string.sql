@@ -1,0 +1,3 @@
+SELECT 'first part'
+  'second part;
+SELECT 2;

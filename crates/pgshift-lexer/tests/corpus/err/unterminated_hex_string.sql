@@ -1,0 +1,2 @@
+SELECT X'ff;
+SELECT 2;

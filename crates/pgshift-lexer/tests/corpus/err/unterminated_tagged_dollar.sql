@@ -1,0 +1,4 @@
+CREATE FUNCTION f() RETURNS int AS $body$
+  SELECT 1;
+$$ LANGUAGE sql;
+SELECT 2;

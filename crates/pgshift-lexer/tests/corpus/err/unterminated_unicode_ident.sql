@@ -1,0 +1,2 @@
+SELECT U&"col;
+SELECT 2;

@@ -1,0 +1,3 @@
+SELECT 1;
+SELECT U&'d\0061t;
+SELECT 2;
