@@ -2,19 +2,20 @@
 -- Description: Rollback of 003 (Drop the last-login index so login updates stay HOT)
 -- Author: Database Specialist
 -- Date: 2026-11-27
--- pgshift:no-transaction
---
--- NON-TRANSACTIONAL ROLLBACK, like 003 itself; with psql: no -1 /
--- --single-transaction.
 --
 -- 003 only drops users_last_login_at_idx, which the schema before 003 does
 -- not have either (001 never creates it), so there is no object to bring
 -- back: this rollback only forgets the migration. It deliberately does not
 -- re-create the index, which would make every login a non-HOT update.
 --
--- Idempotent. The history row is deleted last.
+-- Transactional (unlike 003: it drops nothing, so nothing needs to run
+-- outside a transaction) and idempotent.
 
 \set ON_ERROR_STOP on
+
+BEGIN;
+
+SET LOCAL lock_timeout = '5s';
 
 DO $$
 DECLARE
@@ -39,3 +40,5 @@ BEGIN
     END IF;
 END;
 $$;
+
+COMMIT;
