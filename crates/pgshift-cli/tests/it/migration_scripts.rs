@@ -1800,3 +1800,52 @@ fn rollback_001_keeps_schema_migrations_and_the_cluster_roles() {
         ["0"]
     );
 }
+
+/// Roles are cluster-wide: 001 running in two databases at once must not
+/// fail in the one that loses the race to create a role. The second
+/// CREATE ROLE waits for the first transaction and then hits the unique
+/// index on role names; 001 catches that. Run with role names of this
+/// test's own, so other tests on the cluster are not touched.
+#[test]
+fn role_creation_survives_two_databases_running_001_at_once() {
+    let Some(db) = test_db_or_skip!() else { return };
+    let text = read(&scripts()[0].forward);
+    let start = text
+        .find("DO $$\nDECLARE\n    role_name text;")
+        .expect("001 creates its roles in a DO block");
+    let end = start + text[start..].find("\n$$;").expect("end of the DO block") + 4;
+    let prefix = format!("t15_{}_", std::process::id());
+    let block = text[start..end].replace("user_mgmt_", &prefix);
+    let other = TestDb::new();
+
+    let mut first = db.client();
+    run(&mut first, &format!("BEGIN; {block}"));
+    let application = format!("{prefix}second");
+    let mut second = other.client();
+    let second_sql = format!("SET application_name = '{application}'; {block}");
+    let racing = std::thread::spawn(move || second.batch_execute(&second_sql));
+
+    // Wait (bounded) until the second one is blocked on the first.
+    let mut watcher = db.client();
+    let waiting = (0..400).any(|_| {
+        let blocked = value(
+            &mut watcher,
+            &format!(
+                "SELECT count(*) FROM pg_stat_activity \
+                 WHERE application_name = '{application}' AND wait_event_type = 'Lock'"
+            ),
+        ) == "1";
+        if !blocked {
+            std::thread::sleep(std::time::Duration::from_millis(25));
+        }
+        blocked
+    });
+    run(&mut first, "COMMIT");
+    let raced = racing.join().expect("the second session");
+    let cleanup = format!("DROP ROLE IF EXISTS {prefix}owner, {prefix}app, {prefix}readonly");
+    run(&mut watcher, &cleanup);
+    assert!(waiting, "the second CREATE ROLE never waited for the first");
+    if let Err(e) = raced {
+        panic!("001's role creation failed when it lost the race: {e}");
+    }
+}
