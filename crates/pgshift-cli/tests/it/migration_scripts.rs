@@ -1208,6 +1208,22 @@ fn the_application_role_cannot_alter_the_audit_log() {
         "{}",
         failed.all()
     );
+    // ... or when anyone may call a SECURITY DEFINER function, or one of
+    // them can be steered through search_path.
+    run(
+        &mut owner,
+        "DROP TABLE stray;
+         GRANT EXECUTE ON FUNCTION audit_log_drop_partitions(interval) TO PUBLIC;
+         ALTER FUNCTION audit_log_redact_user(uuid) RESET search_path;",
+    );
+    let failed = check_run(&db);
+    failed.assert_code(8);
+    for problem in [
+        "PUBLIC may call SECURITY DEFINER function audit_log_drop_partitions(interval)",
+        "SECURITY DEFINER function audit_log_redact_user(uuid) does not SET search_path",
+    ] {
+        assert!(failed.stderr.contains(problem), "{}", failed.all());
+    }
 }
 
 /// `n_tup_upd` and `n_tup_hot_upd` of users after one login (an UPDATE of
@@ -1381,6 +1397,24 @@ fn audit_log_is_partitioned_and_redacts_on_erasure() {
     );
     assert_eq!(months.len(), 5, "default + this month + 3: {months:?}");
     assert_eq!(months[0], "audit_log_default");
+
+    // Without next month's partition the health check fails; the monthly
+    // job puts it back.
+    run(&mut owner, &format!("DROP TABLE {}", months[2]));
+    let failed = check_run(&db);
+    failed.assert_code(8);
+    assert!(
+        failed
+            .stderr
+            .contains(&format!("audit_log has no partition for: {}", months[2])),
+        "{}",
+        failed.all()
+    );
+    assert_eq!(
+        value(&mut owner, "SELECT audit_log_create_partitions()"),
+        "1"
+    );
+    check_run(&db).assert_code(0);
 
     // An old month, as the monthly job would have made it, with one event.
     run(
