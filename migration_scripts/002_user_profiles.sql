@@ -4,7 +4,8 @@
 -- Date: 2026-11-27
 --
 -- Adds user_profiles, a 1:1 extension of users holding presentation
--- preferences (avatar, bio, locale, time zone, date/time format).
+-- preferences (avatar, bio, locale, time zone, date/time format), and
+-- time_zones, the reference list its time_zone column points to.
 --
 -- No backfill: a user without a profile row simply has the defaults
 -- (locale en-US, time zone UTC, ...). The API reads with a LEFT JOIN and
@@ -12,16 +13,19 @@
 -- migration a quick DDL-only transaction instead of a write over every
 -- users row while holding locks.
 --
--- Requires: 001. Transactional, idempotent, records its own
--- schema_migrations row.
+-- Requires: 001. Transactional, idempotent (re-running takes no lock the
+-- application would wait for: the trigger is created only when missing),
+-- records its own schema_migrations row. Ownership, grants and the
+-- time_zones rows are set up on first application only (no '002' row).
 -- Rollback: rollback_002.sql (destroys all profile data).
 
 \set ON_ERROR_STOP on
 
 BEGIN;
 
--- The foreign key to users takes a SHARE ROW EXCLUSIVE lock on users;
--- give up quickly rather than stall logins behind a long transaction.
+-- The foreign key to users takes a SHARE ROW EXCLUSIVE lock on users when
+-- user_profiles is first created; give up quickly rather than stall
+-- logins behind a long transaction. A re-run takes no such lock.
 SET LOCAL lock_timeout = '5s';
 
 DO $$
@@ -35,6 +39,25 @@ BEGIN
 END;
 $$;
 
+-- Time zones a profile may use: the IANA names this server knew when 002
+-- was first applied (pg_timezone_names, case-sensitive). A foreign key
+-- checks a write with one primary-key lookup; the former trigger read the
+-- whole tz database through pg_timezone_names on every write (~86 ms).
+-- Rows are loaded once, on first application. After a tz database update
+-- adds zones, add them with
+--   INSERT INTO time_zones (name) SELECT name FROM pg_timezone_names
+--   ON CONFLICT (name) DO NOTHING;
+-- A zone still in use cannot be deleted (the foreign key refuses).
+CREATE TABLE IF NOT EXISTS time_zones (
+    name text NOT NULL,
+
+    CONSTRAINT time_zones_pkey PRIMARY KEY (name),
+    CONSTRAINT time_zones_name_length_chk CHECK (char_length(name) BETWEEN 1 AND 64)
+);
+
+COMMENT ON TABLE time_zones IS
+    'IANA time zone names accepted for user_profiles.time_zone; loaded from pg_timezone_names by migration 002.';
+
 CREATE TABLE IF NOT EXISTS user_profiles (
     -- The primary key is the foreign key: at most one profile per user.
     -- CASCADE: a profile is part of the account; purging the account
@@ -43,7 +66,12 @@ CREATE TABLE IF NOT EXISTS user_profiles (
     avatar_url        text,
     bio               text,
     locale            text        NOT NULL DEFAULT 'en-US',
-    time_zone         text        NOT NULL DEFAULT 'UTC',
+    -- Accepted: exactly the names in time_zones (IANA, case-sensitive).
+    -- Refused with foreign_key_violation (23503, constraint
+    -- user_profiles_time_zone_fkey): POSIX-style specs ('UTC+3'),
+    -- abbreviations ('CEST'), wrong case ('utc').
+    time_zone         text        NOT NULL DEFAULT 'UTC'
+                                  CONSTRAINT user_profiles_time_zone_fkey REFERENCES time_zones (name),
     date_format       text        NOT NULL DEFAULT 'YYYY-MM-DD',
     time_format       text        NOT NULL DEFAULT '24h',
     -- ISO 8601 numbering: 1 = Monday ... 7 = Sunday.
@@ -63,10 +91,6 @@ CREATE TABLE IF NOT EXISTS user_profiles (
     CONSTRAINT user_profiles_locale_format_chk CHECK (
         locale ~ '^[a-z]{2,3}(-[A-Z][a-z]{3})?(-([A-Z]{2}|[0-9]{3}))?$'
     ),
-    -- Cheap bound only; the zone name is validated by the trigger below.
-    CONSTRAINT user_profiles_time_zone_length_chk CHECK (
-        char_length(time_zone) BETWEEN 1 AND 64
-    ),
     CONSTRAINT user_profiles_date_format_chk CHECK (
         date_format IN ('YYYY-MM-DD', 'DD/MM/YYYY', 'MM/DD/YYYY', 'DD.MM.YYYY')
     ),
@@ -77,61 +101,44 @@ CREATE TABLE IF NOT EXISTS user_profiles (
 COMMENT ON TABLE user_profiles IS
     '1:1 display preferences for users; a missing row means all defaults.';
 COMMENT ON COLUMN user_profiles.time_zone IS
-    'IANA time zone name (see pg_timezone_names), checked on write by trigger user_profiles_validate_time_zone.';
+    'IANA time zone name; must be listed in time_zones (foreign key).';
 
-DROP TRIGGER IF EXISTS user_profiles_set_updated_at ON user_profiles;
-CREATE TRIGGER user_profiles_set_updated_at
-    BEFORE UPDATE ON user_profiles
-    FOR EACH ROW
-    WHEN (OLD.* IS DISTINCT FROM NEW.*)
-    EXECUTE FUNCTION set_updated_at();
-
--- Time zone validation is a trigger, not a CHECK, because:
---   * a CHECK expression cannot run a query, and pg_timezone_names is a view;
---   * wrapping the lookup in a function falsely marked IMMUTABLE would be
---     unsafe: the zone list comes from the server's tz database, which
---     changes with OS/PostgreSQL updates, and a CHECK that stops holding for
---     existing rows makes pg_dump/restore fail.
--- A trigger checks only on write, which is what we want: existing rows stay
--- loadable even if a zone is later retired.
--- Accepted: exactly the names in pg_timezone_names (IANA tz database, case
--- sensitive). Refused: POSIX-style specs ('UTC+3'), abbreviations ('CEST')
--- and wrong case ('utc'). Legacy zone files such as 'EST' are in the tz
--- database and therefore accepted.
--- Cost: pg_timezone_names reads the whole tz database on every call (about
--- 40-60 ms measured on PostgreSQL 15), so the lookup is skipped for the
--- default 'UTC' and when an UPDATE leaves time_zone unchanged. Profile
--- writes are rare; a bulk load of non-UTC profiles will feel it.
--- The error uses SQLSTATE 23514 (check_violation) with a constraint name,
--- so the API maps it like any other CHECK failure.
-CREATE OR REPLACE FUNCTION user_profiles_validate_time_zone() RETURNS trigger
-LANGUAGE plpgsql
-AS $$
+DO $$
 BEGIN
-    IF NEW.time_zone = 'UTC'
-       OR (TG_OP = 'UPDATE' AND NEW.time_zone IS NOT DISTINCT FROM OLD.time_zone) THEN
-        RETURN NEW;
+    -- The foreign key to time_zones: deleting a zone looks up its users.
+    IF to_regclass('user_profiles_time_zone_idx') IS NULL THEN
+        CREATE INDEX user_profiles_time_zone_idx ON user_profiles (time_zone);
     END IF;
-    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_timezone_names WHERE name = NEW.time_zone) THEN
-        RAISE EXCEPTION 'invalid time zone "%"', NEW.time_zone
-            USING ERRCODE = 'check_violation',
-                  CONSTRAINT = 'user_profiles_time_zone_valid',
-                  TABLE = 'user_profiles',
-                  COLUMN = 'time_zone',
-                  HINT = 'Use an IANA time zone name such as UTC or Europe/Paris.';
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger
+                   WHERE tgrelid = 'user_profiles'::regclass
+                     AND tgname = 'user_profiles_set_updated_at') THEN
+        CREATE TRIGGER user_profiles_set_updated_at
+            BEFORE UPDATE ON user_profiles
+            FOR EACH ROW
+            WHEN (OLD.* IS DISTINCT FROM NEW.*)
+            EXECUTE FUNCTION set_updated_at();
     END IF;
-    RETURN NEW;
 END;
 $$;
 
-COMMENT ON FUNCTION user_profiles_validate_time_zone() IS
-    'BEFORE INSERT/UPDATE trigger function: rejects time zones not listed in pg_timezone_names.';
+-- First application only (no '002' row yet).
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM schema_migrations WHERE version = '002') THEN
+        RETURN;
+    END IF;
+    INSERT INTO time_zones (name)
+    SELECT name FROM pg_catalog.pg_timezone_names
+    WHERE char_length(name) BETWEEN 1 AND 64
+    ON CONFLICT (name) DO NOTHING;
 
-DROP TRIGGER IF EXISTS user_profiles_validate_time_zone ON user_profiles;
-CREATE TRIGGER user_profiles_validate_time_zone
-    BEFORE INSERT OR UPDATE OF time_zone ON user_profiles
-    FOR EACH ROW
-    EXECUTE FUNCTION user_profiles_validate_time_zone();
+    ALTER TABLE time_zones OWNER TO user_mgmt_owner;
+    ALTER TABLE user_profiles OWNER TO user_mgmt_owner;
+    GRANT SELECT ON time_zones TO user_mgmt_app, user_mgmt_readonly;
+    GRANT SELECT, INSERT, UPDATE, DELETE ON user_profiles TO user_mgmt_app;
+    GRANT SELECT ON user_profiles TO user_mgmt_readonly;
+END;
+$$;
 
 INSERT INTO schema_migrations (version, description)
 VALUES ('002', 'Add user profiles')
@@ -139,26 +146,25 @@ ON CONFLICT (version) DO NOTHING;
 
 -- Verification.
 DO $$
-DECLARE
-    missing text;
 BEGIN
     IF to_regclass('user_profiles') IS NULL THEN
         RAISE EXCEPTION 'migration 002 verification failed: user_profiles missing';
     END IF;
 
-    SELECT string_agg(tg, ', ') INTO missing
-    FROM unnest(ARRAY['user_profiles_set_updated_at', 'user_profiles_validate_time_zone']) AS tg
-    WHERE NOT EXISTS (
+    IF to_regclass('time_zones') IS NULL OR to_regclass('user_profiles_time_zone_idx') IS NULL THEN
+        RAISE EXCEPTION 'migration 002 verification failed: time_zones or user_profiles_time_zone_idx missing';
+    END IF;
+
+    IF NOT EXISTS (
         SELECT 1 FROM pg_trigger
-        WHERE tgrelid = 'user_profiles'::regclass AND tgname = tg
-    );
-    IF missing IS NOT NULL THEN
-        RAISE EXCEPTION 'migration 002 verification failed: missing triggers: %', missing;
+        WHERE tgrelid = 'user_profiles'::regclass AND tgname = 'user_profiles_set_updated_at'
+    ) THEN
+        RAISE EXCEPTION 'migration 002 verification failed: missing trigger user_profiles_set_updated_at';
     END IF;
 
     -- The default time zone must itself pass validation.
-    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_timezone_names WHERE name = 'UTC') THEN
-        RAISE EXCEPTION 'migration 002 verification failed: this server does not know time zone UTC';
+    IF NOT EXISTS (SELECT 1 FROM time_zones WHERE name = 'UTC') THEN
+        RAISE EXCEPTION 'migration 002 verification failed: time_zones lacks UTC, the default';
     END IF;
 
     IF NOT EXISTS (SELECT 1 FROM schema_migrations WHERE version = '002') THEN

@@ -12,15 +12,21 @@
 -- A key acts with (its scopes) INTERSECT (its owner's current permissions),
 -- so revoking a role from the owner also narrows every key they hold.
 --
--- Requires: 001. Transactional, idempotent, records its own
--- schema_migrations row.
+-- Keys expire: 90 days after creation unless the API asks for less, and
+-- never later than 366 days after creation (CHECK).
+--
+-- Requires: 001. Transactional, idempotent (re-running takes no lock the
+-- application would wait for: index and trigger are created only when
+-- missing), records its own schema_migrations row. Ownership and grants
+-- are set up on first application only (no '004' row).
 -- Rollback: rollback_004.sql (invalidates every API key).
 
 \set ON_ERROR_STOP on
 
 BEGIN;
 
--- The foreign key to users locks users briefly; fail fast, don't queue.
+-- Creating the foreign key to users locks users briefly (first
+-- application only); fail fast, don't queue.
 SET LOCAL lock_timeout = '5s';
 
 DO $$
@@ -50,8 +56,8 @@ CREATE TABLE IF NOT EXISTS api_keys (
     scopes       text[]      NOT NULL DEFAULT '{}',
     created_at   timestamptz NOT NULL DEFAULT now(),
     last_used_at timestamptz,
-    -- NULL = does not expire.
-    expires_at   timestamptz,
+    -- Every key expires; 90 days (2160 hours) unless the API sets less.
+    expires_at   timestamptz NOT NULL DEFAULT now() + interval '2160 hours',
     revoked_at   timestamptz,
 
     CONSTRAINT api_keys_pkey PRIMARY KEY (id),
@@ -64,19 +70,21 @@ CREATE TABLE IF NOT EXISTS api_keys (
     CONSTRAINT api_keys_scopes_chk CHECK (
         cardinality(scopes) <= 64 AND array_position(scopes, NULL) IS NULL
     ),
-    CONSTRAINT api_keys_expiry_chk CHECK (expires_at IS NULL OR expires_at > created_at),
+    -- At most 366 days (8784 hours; hours, not days, so the bound does
+    -- not depend on the session's TimeZone).
+    CONSTRAINT api_keys_expiry_chk CHECK (
+        expires_at > created_at AND expires_at <= created_at + interval '8784 hours'
+    ),
     CONSTRAINT api_keys_revoked_chk CHECK (revoked_at IS NULL OR revoked_at >= created_at)
 );
 
 COMMENT ON TABLE api_keys IS
-    'User API keys. Usable while revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now()).';
+    'User API keys. Usable while revoked_at IS NULL AND expires_at > now(); at most 366 days.';
 COMMENT ON COLUMN api_keys.key_hash IS
     'Lowercase hex SHA-256 of the full key; the key itself is never stored.';
 COMMENT ON COLUMN api_keys.scopes IS
     'Permission names the key may use, further limited to the owner''s current permissions.';
 
--- "Keys of user X" (settings page, revoke-all) and the ON DELETE CASCADE.
-CREATE INDEX IF NOT EXISTS api_keys_user_id_idx ON api_keys (user_id);
 
 -- Scope names must be known permissions. A CHECK cannot look at another
 -- table and a foreign key cannot point from array elements, so a trigger
@@ -85,6 +93,7 @@ CREATE INDEX IF NOT EXISTS api_keys_user_id_idx ON api_keys (user_id);
 -- grants nothing because the owner can no longer hold it.
 CREATE OR REPLACE FUNCTION api_keys_validate_scopes() RETURNS trigger
 LANGUAGE plpgsql
+SET search_path = public, pg_temp
 AS $$
 DECLARE
     unknown text;
@@ -94,7 +103,7 @@ BEGIN
     END IF;
     SELECT string_agg(DISTINCT s, ', ') INTO unknown
     FROM unnest(NEW.scopes) AS s
-    WHERE NOT EXISTS (SELECT 1 FROM permissions p WHERE p.name = s);
+    WHERE NOT EXISTS (SELECT 1 FROM public.permissions p WHERE p.name = s);
     IF unknown IS NOT NULL THEN
         RAISE EXCEPTION 'unknown API key scopes: %', unknown
             USING ERRCODE = 'check_violation',
@@ -110,11 +119,43 @@ $$;
 COMMENT ON FUNCTION api_keys_validate_scopes() IS
     'BEFORE INSERT/UPDATE trigger function: every scope must be a permissions.name.';
 
-DROP TRIGGER IF EXISTS api_keys_validate_scopes ON api_keys;
-CREATE TRIGGER api_keys_validate_scopes
-    BEFORE INSERT OR UPDATE OF scopes ON api_keys
-    FOR EACH ROW
-    EXECUTE FUNCTION api_keys_validate_scopes();
+-- Indexes and trigger only when missing: CREATE INDEX IF NOT EXISTS and
+-- CREATE TRIGGER lock api_keys even when there is nothing to do.
+DO $$
+BEGIN
+    -- "Keys of user X" (settings page, revoke-all) and the ON DELETE CASCADE.
+    IF to_regclass('api_keys_user_id_idx') IS NULL THEN
+        CREATE INDEX api_keys_user_id_idx ON api_keys (user_id);
+    END IF;
+    -- Cleanup job: DELETE ... WHERE expires_at < now() - interval '...'.
+    IF to_regclass('api_keys_expires_at_idx') IS NULL THEN
+        CREATE INDEX api_keys_expires_at_idx ON api_keys (expires_at);
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger
+                   WHERE tgrelid = 'api_keys'::regclass AND tgname = 'api_keys_validate_scopes') THEN
+        CREATE TRIGGER api_keys_validate_scopes
+            BEFORE INSERT OR UPDATE OF scopes ON api_keys
+            FOR EACH ROW
+            EXECUTE FUNCTION api_keys_validate_scopes();
+    END IF;
+END;
+$$;
+
+-- First application only (no '004' row yet).
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM schema_migrations WHERE version = '004') THEN
+        RETURN;
+    END IF;
+    ALTER TABLE api_keys OWNER TO user_mgmt_owner;
+    ALTER FUNCTION api_keys_validate_scopes() OWNER TO user_mgmt_owner;
+    GRANT SELECT, INSERT, UPDATE, DELETE ON api_keys TO user_mgmt_app;
+    -- Reporting sees which keys exist, not their hashes.
+    GRANT SELECT (id, user_id, name, key_prefix, scopes, created_at, last_used_at,
+                  expires_at, revoked_at)
+        ON api_keys TO user_mgmt_readonly;
+END;
+$$;
 
 INSERT INTO schema_migrations (version, description)
 VALUES ('004', 'Add API keys')
@@ -125,7 +166,8 @@ DO $$
 BEGIN
     IF to_regclass('api_keys') IS NULL
        OR to_regclass('api_keys_key_prefix_key') IS NULL
-       OR to_regclass('api_keys_user_id_idx') IS NULL THEN
+       OR to_regclass('api_keys_user_id_idx') IS NULL
+       OR to_regclass('api_keys_expires_at_idx') IS NULL THEN
         RAISE EXCEPTION 'migration 004 verification failed: api_keys or its indexes missing';
     END IF;
     IF NOT EXISTS (

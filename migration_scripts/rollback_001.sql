@@ -16,8 +16,16 @@
 -- Reverses 001_initial_schema.sql in dependency order (referencing tables
 -- before referenced ones) and removes the '001' row from schema_migrations.
 --
--- schema_migrations itself is NOT dropped: it is shared with pgshift and
--- records the history of every other migration.
+-- NOT removed, on purpose:
+--   * schema_migrations: it is shared with pgshift and records the history
+--     of every other migration (pgshift's own schema_migrations_* tables
+--     stay too);
+--   * the cluster roles user_mgmt_owner, user_mgmt_app and
+--     user_mgmt_readonly: roles belong to the whole server, and other
+--     databases on it may use them. Drop them by hand once no database
+--     needs them (DROP ROLE fails while a role owns or may use anything).
+-- The CREATE privilege 001 granted user_mgmt_owner on schema public is
+-- revoked, so the schema is as it was before 001.
 --
 -- Refuses to run while a later migration (002, 003, ...) is still recorded
 -- as applied: roll those back first, newest first.
@@ -62,9 +70,21 @@ DROP TABLE IF EXISTS permissions;
 DROP TABLE IF EXISTS roles;
 DROP TABLE IF EXISTS users;
 
--- Trigger functions, now that no trigger uses them.
+-- Functions, now that no trigger uses them. audit_log's partitions went
+-- with it.
+DROP FUNCTION IF EXISTS audit_log_redact_user(uuid);
+DROP FUNCTION IF EXISTS audit_log_drop_partitions(interval);
+DROP FUNCTION IF EXISTS audit_log_create_partitions(integer);
 DROP FUNCTION IF EXISTS audit_log_reject_update();
 DROP FUNCTION IF EXISTS set_updated_at();
+
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'user_mgmt_owner') THEN
+        REVOKE CREATE ON SCHEMA public FROM user_mgmt_owner;
+    END IF;
+END;
+$$;
 
 -- Forget this migration (guarded: the table may not exist).
 DO $$
@@ -91,9 +111,15 @@ BEGIN
         RAISE EXCEPTION 'rollback 001 verification failed: tables still present: %', remaining;
     END IF;
 
-    IF to_regprocedure('set_updated_at()') IS NOT NULL
-       OR to_regprocedure('audit_log_reject_update()') IS NOT NULL THEN
-        RAISE EXCEPTION 'rollback 001 verification failed: trigger functions still present';
+    SELECT string_agg(f, ', ') INTO remaining
+    FROM unnest(ARRAY[
+        'set_updated_at()', 'audit_log_reject_update()',
+        'audit_log_create_partitions(integer)', 'audit_log_drop_partitions(interval)',
+        'audit_log_redact_user(uuid)'
+    ]) AS f
+    WHERE to_regprocedure(f) IS NOT NULL;
+    IF remaining IS NOT NULL THEN
+        RAISE EXCEPTION 'rollback 001 verification failed: functions still present: %', remaining;
     END IF;
 END;
 $$;

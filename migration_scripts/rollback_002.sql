@@ -5,7 +5,8 @@
 --
 -- ###########################################################################
 -- ##  WARNING: DESTRUCTIVE. Drops user_profiles WITH ALL PROFILE DATA      ##
--- ##  (avatars, bios, locale/time zone/format preferences of every user). ##
+-- ##  (avatars, bios, locale/time zone/format preferences of every user)  ##
+-- ##  and the time_zones reference list.                                  ##
 -- ##  It cannot be recovered except from a backup. Back up first.         ##
 -- ###########################################################################
 --
@@ -34,11 +35,10 @@ BEGIN
 END;
 $$;
 
--- Its triggers go with the table.
+-- Its trigger and indexes go with the table; then the zone list it
+-- referenced. set_updated_at() belongs to 001 and stays.
 DROP TABLE IF EXISTS user_profiles;
-
--- set_updated_at() belongs to 001 and stays.
-DROP FUNCTION IF EXISTS user_profiles_validate_time_zone();
+DROP TABLE IF EXISTS time_zones;
 
 DO $$
 BEGIN
@@ -51,9 +51,8 @@ $$;
 -- Verification.
 DO $$
 BEGIN
-    IF to_regclass('user_profiles') IS NOT NULL
-       OR to_regprocedure('user_profiles_validate_time_zone()') IS NOT NULL THEN
-        RAISE EXCEPTION 'rollback 002 verification failed: user_profiles or its trigger function still present';
+    IF to_regclass('user_profiles') IS NOT NULL OR to_regclass('time_zones') IS NOT NULL THEN
+        RAISE EXCEPTION 'rollback 002 verification failed: user_profiles or time_zones still present';
     END IF;
 END;
 $$;

@@ -1,26 +1,28 @@
--- Seed: Development and test sample data (not a migration; never recorded in schema_migrations)
+-- Migration: seed
+-- Description: Development and test sample data (not a migration; never recorded in schema_migrations)
 -- Author: Database Specialist
 -- Date: 2026-11-27
--- Requires: migrations 001 and 002 applied
+--
+-- Requires: migrations 001 and 002 applied.
 --
 -- ###########################################################################
 -- ##  DEVELOPMENT / TEST ONLY. This file creates accounts whose passwords  ##
 -- ##  are published below. It must never be loaded into production.       ##
 -- ###########################################################################
 --
--- Production guard (first statement of the transaction). The file refuses
--- to run, changing nothing, when:
---   1. the setting app.environment is 'production' (or 'prod'), e.g. after
---        ALTER DATABASE user_management SET app.environment = 'production';
---      (takes effect for new sessions). Every production database should
---      carry this setting. A database- or role-level marking (ALTER
---      DATABASE / ALTER ROLE ... SET) is also read from pg_db_role_setting,
---      so a session-level override cannot get around it. Or:
---   2. app.environment is not set at all and the users table already holds
---      more than 1000 accounts that are not seed accounts (the database
---      looks like a real one). To seed such a database on purpose, set the
---      environment explicitly for the session, e.g.
---        PGOPTIONS='-c app.environment=development' psql -f seed_data.sql
+-- Guard (first statement of the transaction). The file runs only where
+-- the database says it is a development or test database, and otherwise
+-- refuses, changing nothing. It runs when:
+--   1. the setting app.environment is 'development' or 'test', from the
+--      database or role (ALTER DATABASE / ALTER ROLE ... SET, the durable
+--      way), or for the session (SET, or PGOPTIONS='-c app.environment=test'),
+--      and no database- or role-level marking says 'production' or 'prod'
+--      (that marking wins over any session setting); or
+--   2. app.environment is not set at all and the database is a pgshift
+--      scratch database (its comment starts with "pgshift scratch
+--      database:"; `pgshift test` creates it, seeds it and drops it).
+-- Anything else, an unmarked database in particular, is refused: a guard
+-- that guesses from the data fails open on a new production database.
 --
 -- Development accounts (all @example.com, a domain reserved by RFC 2606).
 -- Hashes are bcrypt, cost 12, generated with pgcrypto's
@@ -40,28 +42,35 @@
 --                    (expired)
 --   email verification (carol, unused): dev-verify-carol
 --   password reset (alice, already used): dev-reset-alice
+-- Sessions last at most 90 days and verification tokens 7 days (CHECKs in
+-- 001), so the active sessions and carol's token are created relative to
+-- the time of the first load: 30 days and 7 days from then.
 --
--- Idempotent: fixed UUIDs and timestamps. Users and profiles are upserted
--- (re-running resets them to the state documented here; unchanged rows are
--- not touched, so updated_at stays put); role assignments, sessions and
--- tokens use ON CONFLICT DO NOTHING; audit events are inserted only if their
+-- Idempotent: fixed UUIDs; fixed timestamps except those above. Users and
+-- profiles are upserted (re-running resets them to the state documented
+-- here; unchanged rows are not touched, so updated_at stays put); role
+-- assignments, sessions and tokens use ON CONFLICT DO NOTHING (a re-run
+-- keeps the first load's times); audit events are inserted only if their
 -- details->>'seed_ref' is not already present (audit_log ids come from an
 -- identity column, so they are not fixed). Running it twice leaves the same
--- rows.
+-- rows. Audit events dated 2025 land in audit_log_default.
 --
 -- Usage:
---   psql -v ON_ERROR_STOP=1 -d user_management -f migration_scripts/seed_data.sql
+--   psql -X -v ON_ERROR_STOP=1 -d user_management_dev -f migration_scripts/seed_data.sql
+-- after, once per development database:
+--   ALTER DATABASE user_management_dev SET app.environment = 'development';
 
 \set ON_ERROR_STOP on
 
 BEGIN;
 
 -- ---------------------------------------------------------------------------
--- Production guard.
+-- Guard: development or test databases only.
 -- ---------------------------------------------------------------------------
 DO $$
 DECLARE
     env text := lower(btrim(coalesce(current_setting('app.environment', true), '')));
+    scratch boolean;
 BEGIN
     -- A database- or role-level 'production' marking wins even if this
     -- session overrides the setting (PGOPTIONS, SET): the marking is the
@@ -76,23 +85,32 @@ BEGIN
         env := 'production';
     END IF;
 
+    IF env IN ('development', 'test') THEN
+        RETURN;
+    END IF;
+
     IF env IN ('production', 'prod') THEN
         RAISE EXCEPTION 'seed_data.sql refused: this database is marked as production (app.environment = %)', env
             USING DETAIL = 'The seed creates accounts with published development passwords. Nothing was changed.',
                   HINT = 'Load sample data only into development or test databases.';
     END IF;
 
-    IF env = '' AND to_regclass('users') IS NOT NULL THEN
-        IF EXISTS (
-            SELECT 1 FROM users
-            WHERE id::text NOT LIKE '5eed0000-0000-4000-8000-%'
-            OFFSET 1000
-        ) THEN
-            RAISE EXCEPTION 'seed_data.sql refused: this database looks like production (more than 1000 non-seed users and app.environment is not set)'
-                USING DETAIL = 'The seed creates accounts with published development passwords. Nothing was changed.',
-                      HINT = 'If this really is a development database, run with PGOPTIONS=''-c app.environment=development''.';
+    IF env = '' THEN
+        SELECT coalesce(pg_catalog.shobj_description(d.oid, 'pg_database'), '') LIKE 'pgshift scratch database:%'
+        INTO scratch
+        FROM pg_catalog.pg_database d
+        WHERE d.datname = current_database();
+        IF scratch THEN
+            RETURN;
         END IF;
+        RAISE EXCEPTION 'seed_data.sql refused: this database is not marked as a development or test database (app.environment is not set)'
+            USING DETAIL = 'The seed creates accounts with published development passwords. Nothing was changed.',
+                  HINT = format('Mark a development database once: ALTER DATABASE %I SET app.environment = ''development''; (or run with PGOPTIONS=''-c app.environment=development'').', current_database());
     END IF;
+
+    RAISE EXCEPTION 'seed_data.sql refused: app.environment is %, not development or test', env
+        USING DETAIL = 'The seed creates accounts with published development passwords. Nothing was changed.',
+              HINT = 'Load sample data only into databases marked app.environment = ''development'' or ''test''.';
 END;
 $$;
 
@@ -216,8 +234,9 @@ ON CONFLICT (user_id) DO UPDATE SET
 
 -- ---------------------------------------------------------------------------
 -- Sessions. Addresses are from the documentation ranges (RFC 5737 / 3849).
--- Active sessions expire far in the future so they stay usable in
--- development; fixed values keep re-runs identical.
+-- The active ones start at the first load and last 30 days (sessions may
+-- last at most 90); the others are fixed and long over. A re-run leaves
+-- them as the first load wrote them (ON CONFLICT DO NOTHING).
 -- ---------------------------------------------------------------------------
 INSERT INTO user_sessions (
     id, user_id, refresh_token_hash, created_at, last_used_at, expires_at,
@@ -225,19 +244,19 @@ INSERT INTO user_sessions (
 ) VALUES
     ('5eed0001-0000-4000-8000-000000000001', '5eed0000-0000-4000-8000-000000000003',
      encode(sha256(convert_to('dev-refresh-alice-laptop', 'UTF8')), 'hex'),
-     '2025-10-14 08:00:00+00', '2025-10-14 09:30:00+00', '2099-12-31 00:00:00+00',
+     now(), now(), now() + interval '720 hours',
      NULL, '192.0.2.10', 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0'),
     ('5eed0001-0000-4000-8000-000000000002', '5eed0000-0000-4000-8000-000000000003',
      encode(sha256(convert_to('dev-refresh-alice-phone', 'UTF8')), 'hex'),
-     '2025-10-12 10:10:00+00', '2025-10-13 18:00:00+00', '2099-12-31 00:00:00+00',
+     '2025-10-12 10:10:00+00', '2025-10-13 18:00:00+00', '2025-11-11 10:10:00+00',
      '2025-10-13 18:05:00+00', '2001:db8::10', 'UserManagementApp/1.4 (iPhone; iOS 18.0)'),
     ('5eed0001-0000-4000-8000-000000000003', '5eed0000-0000-4000-8000-000000000001',
      encode(sha256(convert_to('dev-refresh-admin-desktop', 'UTF8')), 'hex'),
-     '2025-10-14 07:55:00+00', '2025-10-14 10:00:00+00', '2099-12-31 00:00:00+00',
+     now(), now(), now() + interval '720 hours',
      NULL, '198.51.100.7', 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 Safari/605.1.15'),
     ('5eed0001-0000-4000-8000-000000000004', '5eed0000-0000-4000-8000-000000000004',
      encode(sha256(convert_to('dev-refresh-bob-laptop', 'UTF8')), 'hex'),
-     '2025-10-13 17:00:00+00', '2025-10-13 17:30:00+00', '2099-12-31 00:00:00+00',
+     '2025-10-13 17:00:00+00', '2025-10-13 17:30:00+00', '2025-11-12 17:00:00+00',
      '2025-10-14 10:20:00+00', '203.0.113.45', 'curl/8.5.0'),
     ('5eed0001-0000-4000-8000-000000000005', '5eed0000-0000-4000-8000-000000000002',
      encode(sha256(convert_to('dev-refresh-support-old', 'UTF8')), 'hex'),
@@ -252,7 +271,7 @@ INSERT INTO email_verification_tokens (id, user_id, email, token_hash, created_a
 VALUES
     ('5eed0002-0000-4000-8000-000000000001', '5eed0000-0000-4000-8000-000000000005',
      'carol@example.com', encode(sha256(convert_to('dev-verify-carol', 'UTF8')), 'hex'),
-     '2025-10-13 09:00:00+00', '2099-12-31 00:00:00+00', NULL)
+     now(), now() + interval '168 hours', NULL)
 ON CONFLICT (id) DO NOTHING;
 
 INSERT INTO password_reset_tokens (id, user_id, token_hash, created_at, expires_at, used_at, requested_ip)

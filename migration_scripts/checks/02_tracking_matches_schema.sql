@@ -1,6 +1,7 @@
 -- Health check: what schema_migrations says is applied really exists.
 --
--- For each applied version, the main object it creates must be there. A
+-- For each applied version, the main object it creates must be there (003
+-- creates nothing: it only drops an index). A
 -- row without its objects means the tracking table and the schema drifted
 -- apart (a table dropped by hand, a rollback run with plain psql that
 -- forgot its row, a restore of only part of a backup). Versions that are
@@ -19,8 +20,9 @@ BEGIN
             ('001', 'public.users'),
             ('001', 'public.roles'),
             ('001', 'public.audit_log'),
+            ('001', 'public.audit_log_default'),
             ('002', 'public.user_profiles'),
-            ('003', 'public.users_last_login_at_idx'),
+            ('002', 'public.time_zones'),
             ('004', 'public.api_keys')
         ) AS v(version, relation)
     LOOP

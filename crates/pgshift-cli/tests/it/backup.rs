@@ -444,6 +444,8 @@ fn the_project_database_with_seed_data_restores_identically() {
         .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", db.url(), "-f"])
         .arg(project.migrations().join("seed_data.sql"))
         .env_remove("PGDATABASE")
+        // The seed runs only where the database says development or test.
+        .env("PGOPTIONS", "-c app.environment=test")
         .output()
         .expect("run psql");
     assert!(seed.status.success(), "seed failed: {seed:?}");
