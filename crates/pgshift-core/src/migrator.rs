@@ -24,6 +24,8 @@ pub struct RunOptions {
     /// How long to wait for another runner's lock.
     pub lock_wait: Duration,
     /// `lock_timeout` for migration statements; `None` leaves the server's.
+    /// Short by default: while a statement waits for a lock, the
+    /// application's queries on that table queue behind it.
     pub lock_timeout: Option<Duration>,
     /// `statement_timeout` for migration statements; `None` leaves the server's.
     pub statement_timeout: Option<Duration>,
@@ -40,7 +42,7 @@ impl Default for RunOptions {
         RunOptions {
             application_name: "pgshift".into(),
             lock_wait: Duration::from_secs(60),
-            lock_timeout: Some(Duration::from_secs(5)),
+            lock_timeout: Some(Duration::from_millis(200)),
             statement_timeout: None,
             role: None,
             exec: ExecOptions::default(),
@@ -182,7 +184,7 @@ impl Migrator {
         up: &UpOptions,
         observer: &mut dyn FnMut(Progress<'_>),
     ) -> Result<UpOutcome, Error> {
-        let (_lock, mut client, notices) = self.lock_and_connect(observer)?;
+        let (mut lock, mut client, notices) = self.lock_and_connect(observer)?;
         self.table.ensure(&mut client)?;
         let history = self.table.read(&mut client)?;
         let plan = Plan::new(&self.set, &history);
@@ -190,7 +192,8 @@ impl Migrator {
         if !steps.is_empty() {
             self.backup_first(&mut client, observer)?;
         }
-        let report = self.executor_run(&mut client, notices, observer, |exec, set, obs| {
+        let work = (&mut lock, &mut client);
+        let report = self.executor_run(work, notices, observer, |exec, set, obs| {
             exec.apply(set, &steps, obs)
         })?;
         Ok(UpOutcome { plan, report })
@@ -211,7 +214,7 @@ impl Migrator {
         expected: Option<&[Version]>,
         observer: &mut dyn FnMut(Progress<'_>),
     ) -> Result<Report, Error> {
-        let (_lock, mut client, notices) = self.lock_and_connect(observer)?;
+        let (mut lock, mut client, notices) = self.lock_and_connect(observer)?;
         self.table.ensure(&mut client)?;
         let history = self.table.read(&mut client)?;
         let plan = Plan::new(&self.set, &history);
@@ -228,7 +231,8 @@ impl Migrator {
         if !steps.is_empty() {
             self.backup_first(&mut client, observer)?;
         }
-        let report = self.executor_run(&mut client, notices, observer, |exec, set, obs| {
+        let work = (&mut lock, &mut client);
+        let report = self.executor_run(work, notices, observer, |exec, set, obs| {
             exec.rollback(set, &steps, obs)
         })?;
         Ok(report)
@@ -242,7 +246,7 @@ impl Migrator {
         expected: Option<&Version>,
         observer: &mut dyn FnMut(Progress<'_>),
     ) -> Result<Report, Error> {
-        let (_lock, mut client, notices) = self.lock_and_connect(observer)?;
+        let (mut lock, mut client, notices) = self.lock_and_connect(observer)?;
         self.table.ensure(&mut client)?;
         let history = self.table.read(&mut client)?;
         let steps =
@@ -254,15 +258,16 @@ impl Migrator {
             return Err(crate::plan::PlanError::Changed.into());
         }
         self.backup_first(&mut client, observer)?;
-        let mut report =
-            self.executor_run(&mut client, notices.clone(), observer, |exec, set, obs| {
-                exec.rollback(set, &[index], obs)
-            })?;
+        let work = (&mut lock, &mut client);
+        let mut report = self.executor_run(work, notices.clone(), observer, |exec, set, obs| {
+            exec.rollback(set, &[index], obs)
+        })?;
         let again = [UpStep {
             migration: index,
             resume_at: None,
         }];
-        let applied = self.executor_run(&mut client, notices, observer, |exec, set, obs| {
+        let work = (&mut lock, &mut client);
+        let applied = self.executor_run(work, notices, observer, |exec, set, obs| {
             exec.apply(set, &again, obs)
         });
         match applied {
@@ -377,9 +382,11 @@ impl Migrator {
         Ok((lock, client, notices))
     }
 
+    /// Runs `run` on an executor over the work session, which may look up
+    /// who blocks it on the lock session: `(lock, client)`.
     fn executor_run(
         &self,
-        client: &mut Client,
+        (lock, client): (&mut MigrationLock, &mut Client),
         notices: NoticeQueue,
         observer: &mut dyn FnMut(Progress<'_>),
         run: impl FnOnce(
@@ -396,7 +403,8 @@ impl Migrator {
             &self.options.exec,
             &self.options.audit,
             notices,
-        );
+        )
+        .with_lock_session(lock.session());
         let mut forward = |event: Event<'_>| observer(Progress::Exec(event));
         Ok(run(&mut executor, &self.set, &mut forward)?)
     }
