@@ -220,7 +220,9 @@ fn scenario(
         Ok((after, status.success()))
     })();
     stop.store(true, Ordering::Relaxed);
-    let reads = probe.join().map_err(|_| anyhow::anyhow!("the probe panicked"))?;
+    let reads = probe
+        .join()
+        .map_err(|_| anyhow::anyhow!("the probe panicked"))?;
     let output = load.wait_with_output()?;
     let (done_after_reader, succeeded) = outcome?;
     let reads = reads.context("the probe's query failed")?;
@@ -282,7 +284,9 @@ pub fn text(r: &LockResults) -> String {
             s.stalls,
             s.done_after_reader,
             if s.succeeded { "applied" } else { "FAILED" },
-            s.tps.map(|t| format!("{t:.0}")).unwrap_or_else(|| "?".into()),
+            s.tps
+                .map(|t| format!("{t:.0}"))
+                .unwrap_or_else(|| "?".into()),
         ));
     }
     if let Some(p) = r.scenarios.iter().find(|s| s.method == "pgshift") {
@@ -332,7 +336,8 @@ mod tests {
 
     #[test]
     fn reads_tps_from_the_pgbench_report() {
-        let report = "latency average = 5.1 ms\ntps = 1563.402151 (without initial connection time)\n";
+        let report =
+            "latency average = 5.1 ms\ntps = 1563.402151 (without initial connection time)\n";
         assert_eq!(tps(report), Some(1563.402151));
         assert_eq!(tps("nothing"), None);
     }

@@ -198,13 +198,15 @@ fn a_database_busy_for_the_whole_budget_exits_11_untouched() {
     blocker
         .batch_execute("BEGIN; LOCK TABLE t IN ACCESS SHARE MODE")
         .unwrap();
+    // The budget from pgshift.toml, as a team would keep it; long enough
+    // for one "still waiting" report (every 5 s).
+    std::fs::write(
+        project.path().join("pgshift.toml"),
+        "lock_timeout = \"100ms\"\nlock_retry_for = \"6s\"\n",
+    )
+    .unwrap();
     let started = std::time::Instant::now();
-    let run =
-        Run::of(
-            project
-                .cmd(&db)
-                .args(["up", "--lock-timeout", "100ms", "--lock-retry-for", "1s"]),
-        );
+    let run = Run::of(project.cmd(&db).arg("up"));
     run.assert_code(11);
     assert!(started.elapsed() < std::time::Duration::from_secs(30));
     assert!(
@@ -229,7 +231,18 @@ fn a_database_busy_for_the_whole_budget_exits_11_untouched() {
         run.stderr
     );
     assert!(
-        run.stderr.contains("--lock-retry-for more than 1.0s"),
+        run.stderr.contains("--lock-retry-for more than 6.0s"),
+        "{}",
+        run.stderr
+    );
+    // Reported while it waits, not only when it gives up.
+    assert!(
+        run.stderr.contains("still waiting for 5."),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(&format!("blocked by pid {pid}")),
         "{}",
         run.stderr
     );
