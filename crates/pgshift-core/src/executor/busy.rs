@@ -71,7 +71,24 @@ pub struct Blocker {
 
 /// Asks, on the lock session, who blocks the session `pid`: the lock it
 /// waits for and the sessions in its way, or `None` when it does not wait.
+///
+/// `pg_locks` and `pg_blocking_pids()` take every lock-manager partition
+/// for a moment ("Frequent calls … could have some impact on database
+/// performance", PostgreSQL docs, "System Information Functions"), so they
+/// are asked only once `pg_stat_activity`, which takes none, says the
+/// session waits for a lock: a long migration that does not wait costs the
+/// server nothing more than that.
 fn blockage(lock_session: &mut Client, pid: i32) -> Result<Option<Blockage>, postgres::Error> {
+    let waits: bool = lock_session
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_stat_activity \
+             WHERE pid = $1 AND wait_event_type = 'Lock')",
+            &[&pid],
+        )?
+        .get(0);
+    if !waits {
+        return Ok(None);
+    }
     let rows = lock_session.query(
         "SELECT l.locktype, l.relation::regclass::text, l.relation, l.mode, \
                 a.pid, a.application_name, a.state, a.xact_start, a.query \
