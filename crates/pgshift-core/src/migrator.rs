@@ -8,6 +8,7 @@
 use crate::audit::{AuditContext, AuditRecord};
 use crate::connect::ConnectionSettings;
 use crate::error::Error;
+use crate::executor::busy::Watcher;
 use crate::executor::{Event, ExecOptions, Executor, NoticeQueue, Report};
 use crate::history::{quote_ident, History, HistoryError, TrackingTable};
 use crate::lock::{lock_key, LockHolder, MigrationLock};
@@ -397,16 +398,20 @@ impl Migrator {
     ) -> Result<Report, Error> {
         // Ctrl-C cancels what this session runs rather than abandoning it.
         let _cancellable = crate::interrupt::register(&self.connection, client);
-        let mut executor = Executor::new(
-            client,
-            &self.table,
-            &self.options.exec,
-            &self.options.audit,
-            notices,
-        )
-        .with_lock_session(lock.session());
-        let mut forward = |event: Event<'_>| observer(Progress::Exec(event));
-        Ok(run(&mut executor, &self.set, &mut forward)?)
+        let watcher = Watcher::new(lock.session());
+        std::thread::scope(|scope| {
+            let _watching = watcher.spawn(scope);
+            let mut executor = Executor::new(
+                client,
+                &self.table,
+                &self.options.exec,
+                &self.options.audit,
+                notices,
+            )
+            .with_watcher(&watcher);
+            let mut forward = |event: Event<'_>| observer(Progress::Exec(event));
+            Ok(run(&mut executor, &self.set, &mut forward)?)
+        })
     }
 }
 

@@ -20,7 +20,7 @@
 //! returns a [`Report`] of what was done, on failure too.
 
 mod batch;
-mod busy;
+pub(crate) mod busy;
 mod no_transaction;
 mod transactional;
 
@@ -390,7 +390,7 @@ pub struct Executor<'c> {
     notices: NoticeQueue,
     /// pgshift's lock session, idle while it holds the lock: where a busy
     /// migration's blockers are looked up (see `busy`).
-    lock_session: Option<&'c mut Client>,
+    watcher: Option<&'c busy::Watcher<'c>>,
     /// `pg_backend_pid()` of `client`, once asked.
     session_pid: Option<i32>,
     /// Attempts at the current migration.
@@ -431,17 +431,17 @@ impl<'c> Executor<'c> {
             options,
             audit,
             notices,
-            lock_session: None,
+            watcher: None,
             session_pid: None,
             attempts: 1,
         }
     }
 
-    /// Lets the executor look up, on `lock_session` (pgshift's own session
-    /// holding the migration lock, idle otherwise), who blocks a migration
-    /// that waits for a lock, and wait for them between attempts.
-    pub fn with_lock_session(mut self, lock_session: &'c mut Client) -> Self {
-        self.lock_session = Some(lock_session);
+    /// Lets the executor look up, through `watcher` (on pgshift's own
+    /// session holding the migration lock, idle otherwise), who blocks a
+    /// migration that waits for a lock, and wait for them between attempts.
+    pub(crate) fn with_watcher(mut self, watcher: &'c busy::Watcher<'c>) -> Self {
+        self.watcher = Some(watcher);
         self
     }
 
