@@ -259,3 +259,37 @@ fn a_database_busy_for_the_whole_budget_exits_11_untouched() {
     )
     .contains(&"v".to_string()));
 }
+
+/// A blocker that lets go of its lock without ending its transaction
+/// (`ROLLBACK TO SAVEPOINT`) no longer blocks: the migration goes ahead
+/// rather than waiting for that transaction to end.
+#[test]
+fn a_blocker_that_releases_its_lock_in_its_transaction_is_not_waited_for() {
+    let Some(db) = test_db_or_skip!() else { return };
+    let project = Project::new();
+    project.file("001_t.sql", "CREATE TABLE t (id int);\n");
+    Run::of(project.cmd(&db).arg("up")).assert_code(0);
+    project.file("002_alter.sql", "ALTER TABLE t ADD COLUMN v int;\n");
+
+    let mut blocker = db.client();
+    blocker
+        .batch_execute("BEGIN; SAVEPOINT s; LOCK TABLE t IN ACCESS SHARE MODE")
+        .unwrap();
+    let child = project
+        .std_command()
+        .args(["--database-url", db.url(), "up"])
+        .args(["--lock-timeout", "100ms", "--lock-retry-for", "60s"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn pgshift");
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    blocker.batch_execute("ROLLBACK TO SAVEPOINT s").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("retrying as soon as it ends"), "{stderr}");
+    assert_eq!(applied_versions(&db), ["001", "002"]);
+    // The blocker's transaction is still open.
+    blocker.batch_execute("COMMIT").unwrap();
+}
