@@ -2,7 +2,9 @@
 //! measured against what `psql` needs to run the same SQL; with
 //! `--snapshot`, how fast `pgshift dump` reads a 2,000-table schema against
 //! `pg_dump --schema-only` (see [`snapshot`]); with `--lint`, how fast
-//! `pgshift lint` checks a folder of 100-line migrations (see [`lint`]).
+//! `pgshift lint` checks a folder of 100-line migrations (see [`lint`]);
+//! with `--lock-contention`, how long a migration blocked by a long reader
+//! freezes the application, psql against pgshift (see [`lockwait`]).
 //!
 //! # What is measured
 //!
@@ -86,6 +88,7 @@
 
 mod bench;
 mod lint;
+mod lockwait;
 mod measure;
 mod report;
 mod snapshot;
@@ -105,7 +108,8 @@ use std::process::ExitCode;
   cargo run --release -p pgshift-bench     builds pgshift, then measures it
   target/release/pgshift-bench --json      measures target/release/pgshift as built
   cargo run --release -p pgshift-bench -- --snapshot   2,000-table snapshot against pg_dump
-  cargo run --release -p pgshift-bench -- --lint       pgshift lint on 1,000 migrations of 100 lines")]
+  cargo run --release -p pgshift-bench -- --lint       pgshift lint on 1,000 migrations of 100 lines
+  cargo run --release -p pgshift-bench -- --lock-contention --quick   a blocked migration under pgbench load")]
 pub struct Args {
     /// Migrations to generate (each a table, an index and a row)
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=9999))]
@@ -156,6 +160,21 @@ pub struct Args {
     #[arg(long)]
     pub lint: bool,
 
+    /// Instead: pgbench load, a reader holding a lock on the table a
+    /// migration alters, and how long the application stalls, for psql and
+    /// for pgshift
+    #[arg(long, conflicts_with_all = ["lint", "snapshot"])]
+    pub lock_contention: bool,
+
+    /// How long the reader of --lock-contention holds its lock, in seconds
+    /// [default: 15, 4 with --quick]
+    #[arg(long, value_name = "SECS")]
+    pub reader_secs: Option<u64>,
+
+    /// A short --lock-contention run
+    #[arg(long)]
+    pub quick: bool,
+
     /// Print the results as JSON instead of a table
     #[arg(long)]
     pub json: bool,
@@ -171,6 +190,10 @@ fn main() -> ExitCode {
     if args.snapshot {
         let results = pgshift().and_then(|p| snapshot::run(&args, p));
         return finish(results, args.json, snapshot::json, snapshot::text);
+    }
+    if args.lock_contention {
+        let results = pgshift().and_then(|p| lockwait::run(&args, p));
+        return finish(results, args.json, lockwait::json, lockwait::text);
     }
     if args.lint {
         let results = pgshift().and_then(|p| lint::run(&args, p));

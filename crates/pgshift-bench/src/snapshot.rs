@@ -187,7 +187,7 @@ fn time(mut cmd: Command) -> Result<Duration> {
 
 /// A program installed with the server binaries (not Debian's wrapper on
 /// PATH), else from PATH.
-fn server_tool(name: &str) -> PathBuf {
+pub(crate) fn server_tool(name: &str) -> PathBuf {
     pgshift_cluster::Binaries::find()
         .ok()
         .and_then(|b| std::fs::canonicalize(b.initdb()).ok())

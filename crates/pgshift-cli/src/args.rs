@@ -50,7 +50,7 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "DURATION")]
     pub lock_wait: Option<String>,
 
-    /// lock_timeout for migration statements; 0 disables [default: 5s]
+    /// lock_timeout for migration statements; 0 disables [default: 200ms]
     #[arg(long, global = true, value_name = "DURATION")]
     pub lock_timeout: Option<String>,
 
@@ -58,7 +58,12 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "DURATION")]
     pub statement_timeout: Option<String>,
 
-    /// Retries of a migration that hit a lock timeout or deadlock [default: 3]
+    /// How long to keep retrying a migration that hits a lock timeout or
+    /// deadlock, from its first attempt, e.g. 30s, 2m, 0 [default: 2m]
+    #[arg(long, global = true, value_name = "DURATION")]
+    pub lock_retry_for: Option<String>,
+
+    /// Also stop after N retries, even with --lock-retry-for left [default: no cap]
     #[arg(long, global = true, value_name = "N")]
     pub max_retries: Option<u32>,
 

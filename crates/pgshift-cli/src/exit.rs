@@ -30,6 +30,10 @@ pub enum ExitStatus {
     BackupFailed = 9,
     /// A bug or an unexpected failure (local cluster, file system).
     Internal = 10,
+    /// The database stayed busy: a migration kept hitting a lock timeout
+    /// or deadlock for the whole `--lock-retry-for` budget (or
+    /// `--max-retries`) and was rolled back; earlier ones stay applied.
+    DatabaseBusy = 11,
     /// Ctrl-C or SIGTERM: the running statement was cancelled and its
     /// migration rolled back, or the scratch databases dropped.
     Interrupted = 130,

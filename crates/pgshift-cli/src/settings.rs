@@ -128,10 +128,17 @@ impl Settings {
         )?
         .map(|d| (!d.is_zero()).then_some(d))
         .unwrap_or(defaults.statement_timeout);
+        let retry_for = duration(
+            &args.lock_retry_for,
+            "PGSHIFT_LOCK_RETRY_FOR",
+            &config.lock_retry_for,
+            "lock retry budget",
+        )?
+        .unwrap_or(defaults.exec.retry_for);
         let max_retries = args
             .max_retries
             .or(config.max_retries)
-            .unwrap_or(defaults.exec.max_retries);
+            .or(defaults.exec.max_retries);
 
         let role = args
             .role
@@ -172,6 +179,7 @@ impl Settings {
                 statement_timeout,
                 role,
                 exec: pgshift_core::executor::ExecOptions {
+                    retry_for,
                     max_retries,
                     ..defaults.exec
                 },

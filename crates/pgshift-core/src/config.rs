@@ -6,9 +6,10 @@
 //! schema = "public"                # tracking table schema
 //! table = "schema_migrations"      # tracking table name
 //! lock_wait = "60s"
-//! lock_timeout = "5s"              # "0" disables
+//! lock_timeout = "200ms"           # "0" disables
+//! lock_retry_for = "2m"            # keep retrying a busy migration this long
 //! statement_timeout = "0"
-//! max_retries = 3
+//! max_retries = 10                 # optional cap on retries besides the time
 //! checks_dir = "migration_scripts/checks"   # health checks (default: <dir>/checks)
 //! backup_dir = "backups"           # for --backup and `pgshift backup`
 //!
@@ -43,7 +44,10 @@ pub struct ConfigFile {
     pub lock_timeout: Option<String>,
     /// `statement_timeout`.
     pub statement_timeout: Option<String>,
-    /// Retries on lock timeout or deadlock.
+    /// How long to retry a migration that hits a lock timeout or
+    /// deadlock, e.g. `"2m"`.
+    pub lock_retry_for: Option<String>,
+    /// At most this many retries, besides the time budget.
     pub max_retries: Option<u32>,
     /// Role to `SET ROLE` to before running migrations.
     pub role: Option<String>,

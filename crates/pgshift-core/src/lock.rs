@@ -106,6 +106,13 @@ impl MigrationLock {
         self.key
     }
 
+    /// The session holding the lock, for queries that must not run on the
+    /// migration session (e.g. who blocks it while it waits). Nothing may
+    /// change its session state: it only holds the lock.
+    pub(crate) fn session(&mut self) -> &mut Client {
+        &mut self.client
+    }
+
     /// Behind a transaction pooler the next statement may run on another
     /// server session, which does not hold the lock.
     fn check_held(mut self) -> Result<Self, LockError> {

@@ -8,6 +8,7 @@
 use crate::audit::{AuditContext, AuditRecord};
 use crate::connect::ConnectionSettings;
 use crate::error::Error;
+use crate::executor::busy::Watcher;
 use crate::executor::{Event, ExecOptions, Executor, NoticeQueue, Report};
 use crate::history::{quote_ident, History, HistoryError, TrackingTable};
 use crate::lock::{lock_key, LockHolder, MigrationLock};
@@ -24,6 +25,8 @@ pub struct RunOptions {
     /// How long to wait for another runner's lock.
     pub lock_wait: Duration,
     /// `lock_timeout` for migration statements; `None` leaves the server's.
+    /// Short by default: while a statement waits for a lock, the
+    /// application's queries on that table queue behind it.
     pub lock_timeout: Option<Duration>,
     /// `statement_timeout` for migration statements; `None` leaves the server's.
     pub statement_timeout: Option<Duration>,
@@ -40,7 +43,7 @@ impl Default for RunOptions {
         RunOptions {
             application_name: "pgshift".into(),
             lock_wait: Duration::from_secs(60),
-            lock_timeout: Some(Duration::from_secs(5)),
+            lock_timeout: Some(Duration::from_millis(200)),
             statement_timeout: None,
             role: None,
             exec: ExecOptions::default(),
@@ -182,7 +185,7 @@ impl Migrator {
         up: &UpOptions,
         observer: &mut dyn FnMut(Progress<'_>),
     ) -> Result<UpOutcome, Error> {
-        let (_lock, mut client, notices) = self.lock_and_connect(observer)?;
+        let (mut lock, mut client, notices) = self.lock_and_connect(observer)?;
         self.table.ensure(&mut client)?;
         let history = self.table.read(&mut client)?;
         let plan = Plan::new(&self.set, &history);
@@ -190,7 +193,8 @@ impl Migrator {
         if !steps.is_empty() {
             self.backup_first(&mut client, observer)?;
         }
-        let report = self.executor_run(&mut client, notices, observer, |exec, set, obs| {
+        let work = (&mut lock, &mut client);
+        let report = self.executor_run(work, notices, observer, |exec, set, obs| {
             exec.apply(set, &steps, obs)
         })?;
         Ok(UpOutcome { plan, report })
@@ -211,7 +215,7 @@ impl Migrator {
         expected: Option<&[Version]>,
         observer: &mut dyn FnMut(Progress<'_>),
     ) -> Result<Report, Error> {
-        let (_lock, mut client, notices) = self.lock_and_connect(observer)?;
+        let (mut lock, mut client, notices) = self.lock_and_connect(observer)?;
         self.table.ensure(&mut client)?;
         let history = self.table.read(&mut client)?;
         let plan = Plan::new(&self.set, &history);
@@ -228,7 +232,8 @@ impl Migrator {
         if !steps.is_empty() {
             self.backup_first(&mut client, observer)?;
         }
-        let report = self.executor_run(&mut client, notices, observer, |exec, set, obs| {
+        let work = (&mut lock, &mut client);
+        let report = self.executor_run(work, notices, observer, |exec, set, obs| {
             exec.rollback(set, &steps, obs)
         })?;
         Ok(report)
@@ -242,7 +247,7 @@ impl Migrator {
         expected: Option<&Version>,
         observer: &mut dyn FnMut(Progress<'_>),
     ) -> Result<Report, Error> {
-        let (_lock, mut client, notices) = self.lock_and_connect(observer)?;
+        let (mut lock, mut client, notices) = self.lock_and_connect(observer)?;
         self.table.ensure(&mut client)?;
         let history = self.table.read(&mut client)?;
         let steps =
@@ -254,15 +259,16 @@ impl Migrator {
             return Err(crate::plan::PlanError::Changed.into());
         }
         self.backup_first(&mut client, observer)?;
-        let mut report =
-            self.executor_run(&mut client, notices.clone(), observer, |exec, set, obs| {
-                exec.rollback(set, &[index], obs)
-            })?;
+        let work = (&mut lock, &mut client);
+        let mut report = self.executor_run(work, notices.clone(), observer, |exec, set, obs| {
+            exec.rollback(set, &[index], obs)
+        })?;
         let again = [UpStep {
             migration: index,
             resume_at: None,
         }];
-        let applied = self.executor_run(&mut client, notices, observer, |exec, set, obs| {
+        let work = (&mut lock, &mut client);
+        let applied = self.executor_run(work, notices, observer, |exec, set, obs| {
             exec.apply(set, &again, obs)
         });
         match applied {
@@ -377,9 +383,11 @@ impl Migrator {
         Ok((lock, client, notices))
     }
 
+    /// Runs `run` on an executor over the work session, which may look up
+    /// who blocks it on the lock session: `(lock, client)`.
     fn executor_run(
         &self,
-        client: &mut Client,
+        (lock, client): (&mut MigrationLock, &mut Client),
         notices: NoticeQueue,
         observer: &mut dyn FnMut(Progress<'_>),
         run: impl FnOnce(
@@ -390,15 +398,20 @@ impl Migrator {
     ) -> Result<Report, Error> {
         // Ctrl-C cancels what this session runs rather than abandoning it.
         let _cancellable = crate::interrupt::register(&self.connection, client);
-        let mut executor = Executor::new(
-            client,
-            &self.table,
-            &self.options.exec,
-            &self.options.audit,
-            notices,
-        );
-        let mut forward = |event: Event<'_>| observer(Progress::Exec(event));
-        Ok(run(&mut executor, &self.set, &mut forward)?)
+        let watcher = Watcher::new(lock.session());
+        std::thread::scope(|scope| {
+            let _watching = watcher.spawn(scope);
+            let mut executor = Executor::new(
+                client,
+                &self.table,
+                &self.options.exec,
+                &self.options.audit,
+                notices,
+            )
+            .with_watcher(&watcher);
+            let mut forward = |event: Event<'_>| observer(Progress::Exec(event));
+            Ok(run(&mut executor, &self.set, &mut forward)?)
+        })
     }
 }
 

@@ -22,12 +22,13 @@ mod up;
 use crate::args::{Cli, Command};
 use crate::exit::ExitStatus;
 use crate::output::{Output, Style};
+use crate::render::busy;
 use crate::render::failure::Failure;
 use crate::render::problem::Problem;
 use crate::settings::Settings;
 use pgshift_core::connect::ConnectionSettings;
 use pgshift_core::dev::DevDatabase;
-use pgshift_core::executor::{Direction, Event};
+use pgshift_core::executor::{Direction, Event, NextAttempt};
 use pgshift_core::migration::MigrationSet;
 use pgshift_core::migrator::{Migrator, Progress};
 
@@ -226,26 +227,60 @@ fn show_progress(out: &mut Output, progress: Progress<'_>) {
             Event::Retry {
                 attempt,
                 max_attempts,
-                delay,
+                next,
                 error,
+                blockage,
+                budget_left,
+            } => {
+                let of = max_attempts.map(|m| format!("/{m}")).unwrap_or_default();
+                let who = blockage
+                    .map(|b| format!("; it {}", busy::blockage(b)))
+                    .unwrap_or_default();
+                let when = match next {
+                    NextAttempt::After(delay) => format!("retrying in {:.1}s", delay.as_secs_f64()),
+                    NextAttempt::WhenBlockersFinish => "retrying as soon as it ends".to_string(),
+                    _ => "retrying".to_string(),
+                };
+                out.progress(format!(
+                    "  {} attempt {attempt}{of} failed: {} ({}){who}; {when} ({} of the retry budget left)",
+                    out.paint(Style::Warn, "busy:"),
+                    error.message,
+                    error.code,
+                    busy::seconds(budget_left),
+                ));
+            }
+            Event::Blocked {
+                blockage,
+                waited,
+                budget_left,
             } => out.progress(format!(
-                "  {} attempt {attempt}/{max_attempts} failed: {} ({}); retrying in {:.1}s",
-                out.paint(Style::Warn, "busy:"),
-                error.message,
-                error.code,
-                delay.as_secs_f64()
+                "  {} for {}: it {}; {} of the retry budget left",
+                out.paint(Style::Warn, "still waiting"),
+                busy::seconds(waited),
+                busy::blockage(blockage),
+                busy::seconds(budget_left),
             )),
             Event::Finished {
                 migration,
                 direction,
                 elapsed,
+                attempts,
+                total,
             } => {
                 let verb = match direction {
                     Direction::Up => "applied",
                     Direction::Down => "rolled back",
                 };
+                let retried = if attempts > 1 {
+                    format!(
+                        " (attempt {attempts}; {} since the first, the database was busy)",
+                        busy::seconds(total)
+                    )
+                } else {
+                    String::new()
+                };
                 out.progress(format!(
-                    "  {} {verb} {} in {} ms",
+                    "  {} {verb} {} in {} ms{retried}",
                     out.paint(Style::Ok, "✓"),
                     migration.version,
                     elapsed.as_millis()

@@ -193,9 +193,16 @@ fn report(
                 .unwrap_or_default()
         ));
     } else {
-        let total: u64 = done.iter().map(|o| o.execution_time_ms).sum();
+        // Waits for a busy database count: the time is the whole run's.
+        let total: u64 = done.iter().map(|o| o.total_ms).sum();
+        let attempts: u32 = done.iter().map(|o| o.attempts).sum();
+        let retried = if attempts as usize > done.len() {
+            format!(" ({attempts} attempts: the database was busy)")
+        } else {
+            String::new()
+        };
         out.line(format!(
-            "{} {} migration(s) in {total} ms; the database is at version {}.",
+            "{} {} migration(s) in {total} ms{retried}; the database is at version {}.",
             out.paint(Style::Ok, "Applied"),
             done.len(),
             current.unwrap_or_default()

@@ -61,7 +61,10 @@ impl From<Error> for Failure {
                 Failure::new(status, Problem::error(e.to_string()))
             }
             Error::Exec(failure) => Failure {
-                status: ExitStatus::MigrationFailed,
+                status: match failure.error {
+                    ExecError::Busy { .. } => ExitStatus::DatabaseBusy,
+                    _ => ExitStatus::MigrationFailed,
+                },
                 problems: vec![exec_problem(&failure.error)],
                 completed: failure.report.done.clone(),
             },
@@ -296,6 +299,39 @@ fn exec_problem(e: &ExecError) -> Problem {
             "a transactional migration was rolled back and nothing after it ran; a no-transaction one \
              stopped between statements and `pgshift up --resume` continues it; `pgshift status` shows where things stand",
         ),
+        ExecError::Busy {
+            version,
+            budget,
+            max_retries,
+            server,
+            blockage,
+            ..
+        } => {
+            let mut problem = Problem::error(e.to_string())
+                .with_help(format!(
+                    "migration {version} was rolled back each time; nothing of it was applied"
+                ));
+            if let Some(blockage) = blockage {
+                problem = problem.with_help(format!("it {}", super::busy::blockage(blockage)));
+                let ends: Vec<String> = blockage
+                    .blockers
+                    .iter()
+                    .map(|b| format!("SELECT pg_terminate_backend({});", b.pid))
+                    .collect();
+                problem = problem.with_help(format!(
+                    "run again once that transaction has ended, or end it: {}",
+                    ends.join(" ")
+                ));
+            }
+            let cap = max_retries
+                .map(|n| format!(", or raise --max-retries (now {n})"))
+                .unwrap_or_default();
+            problem.with_code(server.code.clone()).with_help(format!(
+                "to keep trying longer, give --lock-retry-for more than {}{cap}; a longer --lock-timeout \
+                 lets each attempt wait longer, but the application's queries on that table queue behind it meanwhile",
+                super::busy::seconds(*budget),
+            ))
+        }
         ExecError::Commit { server, .. } => {
             let mut problem = Problem::error(e.to_string()).with_code(server.code.clone());
             if let Some(detail) = &server.detail {

@@ -22,6 +22,8 @@ const PGSHIFT_VARS: &[&str] = &[
     "PGSHIFT_CONFIG",
     "PGSHIFT_SCHEMA",
     "PGSHIFT_TABLE",
+    "PGSHIFT_LOCK_TIMEOUT",
+    "PGSHIFT_LOCK_RETRY_FOR",
 ];
 
 /// A temporary project with a `migration_scripts/` folder.

@@ -100,16 +100,196 @@ fn busy_tables_are_retried_then_reported() {
     let mut tx = blocker.transaction().unwrap();
     tx.batch_execute("LOCK TABLE t IN ACCESS SHARE MODE")
         .unwrap();
-    let run =
-        Run::of(
-            project
-                .cmd(&db)
-                .args(["up", "--lock-timeout", "100ms", "--max-retries", "2"]),
-        );
-    run.assert_code(1);
-    assert!(run.stderr.contains("attempt 1/3 failed"), "{}", run.stderr);
-    assert!(run.stderr.contains("attempt 2/3 failed"), "{}", run.stderr);
+    let run = Run::of(project.cmd(&db).args([
+        "up",
+        "--lock-timeout",
+        "100ms",
+        "--max-retries",
+        "1",
+        "--lock-retry-for",
+        "1s",
+    ]));
+    run.assert_code(11);
+    assert!(run.stderr.contains("attempt 1/2 failed"), "{}", run.stderr);
     assert!(run.stderr.contains("55P03"), "{}", run.stderr);
     tx.rollback().unwrap();
     Run::of(project.cmd(&db).arg("up")).assert_code(0);
+}
+
+/// Issue 11: a migration behind a long reader waits without queueing its
+/// lock again and again, says who blocks it, and goes ahead as soon as the
+/// reader is done.
+#[test]
+fn a_blocked_migration_names_its_blocker_and_runs_once_it_is_gone() {
+    let Some(db) = test_db_or_skip!() else { return };
+    let project = Project::new();
+    project.file("001_t.sql", "CREATE TABLE t (id int);\n");
+    Run::of(project.cmd(&db).arg("up")).assert_code(0);
+    project.file("002_alter.sql", "ALTER TABLE t ADD COLUMN v int;\n");
+
+    let mut blocker = db.client();
+    blocker
+        .batch_execute("SET application_name = 'nightly-report'")
+        .unwrap();
+    let pid: i32 = blocker
+        .query_one("SELECT pg_backend_pid()", &[])
+        .unwrap()
+        .get(0);
+    blocker
+        .batch_execute("BEGIN; LOCK TABLE t IN ACCESS SHARE MODE; SELECT count(*) FROM t")
+        .unwrap();
+    let child = project
+        .std_command()
+        .args(["--database-url", db.url(), "up"])
+        .args(["--lock-timeout", "100ms", "--lock-retry-for", "60s"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn pgshift");
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert!(
+        !column(
+            &db,
+            "SELECT attname::text FROM pg_attribute WHERE attrelid = 't'::regclass"
+        )
+        .contains(&"v".to_string()),
+        "the ALTER ran while the reader held its lock"
+    );
+    blocker.batch_execute("COMMIT").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(stderr.contains(&format!("blocked by pid {pid} (application nightly-report, idle in transaction, in a transaction since ")), "{stderr}");
+    assert!(stderr.contains("SELECT count(*) FROM t"), "{stderr}");
+    assert!(
+        stderr.contains("wants ACCESS EXCLUSIVE on table t"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("retrying as soon as it ends"), "{stderr}");
+    assert!(stderr.contains("of the retry budget left"), "{stderr}");
+    // One attempt behind the reader, one after it: not one per backoff.
+    assert!(stderr.contains("applied 002 in"), "{stderr}");
+    assert!(stderr.contains("(attempt 2;"), "{stderr}");
+    assert!(
+        stdout.contains("(2 attempts: the database was busy)"),
+        "{stdout}"
+    );
+    assert_eq!(applied_versions(&db), ["001", "002"]);
+}
+
+/// Issue 11: giving up on a database that stays busy has its own exit
+/// code and message, and leaves the database as it was.
+#[test]
+fn a_database_busy_for_the_whole_budget_exits_11_untouched() {
+    let Some(db) = test_db_or_skip!() else { return };
+    let project = Project::new();
+    project.file("001_t.sql", "CREATE TABLE t (id int);\n");
+    Run::of(project.cmd(&db).arg("up")).assert_code(0);
+    project.file("002_alter.sql", "ALTER TABLE t ADD COLUMN v int;\n");
+
+    let mut blocker = db.client();
+    let pid: i32 = blocker
+        .query_one("SELECT pg_backend_pid()", &[])
+        .unwrap()
+        .get(0);
+    blocker
+        .batch_execute("BEGIN; LOCK TABLE t IN ACCESS SHARE MODE")
+        .unwrap();
+    // The budget from pgshift.toml, as a team would keep it; long enough
+    // for one "still waiting" report (every 5 s).
+    std::fs::write(
+        project.path().join("pgshift.toml"),
+        "lock_timeout = \"100ms\"\nlock_retry_for = \"6s\"\n",
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let run = Run::of(project.cmd(&db).arg("up"));
+    run.assert_code(11);
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    assert!(
+        run.stderr
+            .contains("migration 002 gave up after 1 attempt(s) over"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("the database stayed busy"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(&format!("blocked by pid {pid}")),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("pg_terminate_backend"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("--lock-retry-for more than 6.0s"),
+        "{}",
+        run.stderr
+    );
+    // Reported while it waits, not only when it gives up.
+    assert!(
+        run.stderr.contains("still waiting for 5."),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(&format!("blocked by pid {pid}")),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("nothing of it was applied"),
+        "{}",
+        run.stderr
+    );
+    blocker.batch_execute("ROLLBACK").unwrap();
+    assert_eq!(applied_versions(&db), ["001"]);
+    assert!(!column(
+        &db,
+        "SELECT attname::text FROM pg_attribute WHERE attrelid = 't'::regclass"
+    )
+    .contains(&"v".to_string()));
+}
+
+/// A blocker that lets go of its lock without ending its transaction
+/// (`ROLLBACK TO SAVEPOINT`) no longer blocks: the migration goes ahead
+/// rather than waiting for that transaction to end.
+#[test]
+fn a_blocker_that_releases_its_lock_in_its_transaction_is_not_waited_for() {
+    let Some(db) = test_db_or_skip!() else { return };
+    let project = Project::new();
+    project.file("001_t.sql", "CREATE TABLE t (id int);\n");
+    Run::of(project.cmd(&db).arg("up")).assert_code(0);
+    project.file("002_alter.sql", "ALTER TABLE t ADD COLUMN v int;\n");
+
+    let mut blocker = db.client();
+    blocker
+        .batch_execute("BEGIN; SAVEPOINT s; LOCK TABLE t IN ACCESS SHARE MODE")
+        .unwrap();
+    let child = project
+        .std_command()
+        .args(["--database-url", db.url(), "up"])
+        .args(["--lock-timeout", "100ms", "--lock-retry-for", "60s"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn pgshift");
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    blocker.batch_execute("ROLLBACK TO SAVEPOINT s").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("retrying as soon as it ends"), "{stderr}");
+    assert_eq!(applied_versions(&db), ["001", "002"]);
+    // The blocker's transaction is still open.
+    blocker.batch_execute("COMMIT").unwrap();
 }

@@ -1022,9 +1022,12 @@ impl ConnectionSettings {
         let mut config = postgres::Config::from(self.to_tokio_config(application_name));
         config.notice_callback(move |notice| on_notice(NoticeMessage::from(&notice)));
         let tls = self.tls_connector()?;
+        // libpq applies the timeout to each host in turn: the whole attempt
+        // gets that much per host, and not a moment more (a grace second
+        // here once made `connect_timeout=2` take three).
         let deadline = self
             .connect_timeout
-            .map(|t| t * u32::try_from(self.host_count()).unwrap_or(1) + Duration::from_secs(1));
+            .map(|t| t * u32::try_from(self.host_count()).unwrap_or(1));
         match run_with_deadline(config, tls, deadline) {
             Some(Ok(client)) => Ok(client),
             Some(Err(e)) => Err(self.classify(e)),

@@ -821,10 +821,12 @@ fn a_silent_server_times_out_in_bounded_time() {
     .unwrap();
     let started = std::time::Instant::now();
     let err = connect_err(&s);
+    // Issue 11: it took 3.0 s. The documented setting is the limit; the
+    // tolerance is for a loaded machine, not for a grace period.
+    let elapsed = started.elapsed();
     assert!(
-        started.elapsed() < Duration::from_secs(6),
-        "{:?}",
-        started.elapsed()
+        elapsed >= Duration::from_millis(1900) && elapsed < Duration::from_millis(2800),
+        "connect_timeout=2 gave up after {elapsed:?}"
     );
     assert!(
         matches!(err, ConnectError::Timeout { seconds: 2, .. }),

@@ -7,8 +7,9 @@
 //! and `COMMIT` in the same query (see `batch`): a small migration is one
 //! round trip whatever its length. A server error or notice still maps back
 //! to its statement and file position. Lock timeouts and
-//! deadlocks are retried a bounded number of times with exponential backoff
-//! and jitter, each attempt reported; retries send one statement at a time.
+//! deadlocks are retried within a time budget, each attempt reported with
+//! who blocked it, the next one as soon as the blockers are gone (see
+//! `busy`); retries send one statement at a time.
 //!
 //! A `-- pgshift:no-transaction` migration runs statement by statement in
 //! autocommit, recording after each statement how far it got in the
@@ -19,6 +20,7 @@
 //! returns a [`Report`] of what was done, on failure too.
 
 mod batch;
+pub(crate) mod busy;
 mod no_transaction;
 mod transactional;
 
@@ -30,18 +32,31 @@ use crate::plan::UpStep;
 use crate::script::{Script, Step, TransactionMode};
 use crate::source::{SourceFile, Span};
 use batch::Batch;
+pub use busy::{Blockage, Blocker};
 use chrono::{DateTime, Utc};
 use postgres::Client;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Retry policy for transactional migrations.
+///
+/// A migration that fails because the database is busy (its `lock_timeout`
+/// fired, or a deadlock) is rolled back and tried again until
+/// `retry_for` has passed since its first attempt (and, when set, at most
+/// `max_retries` times); see the `busy` module for when.
 #[derive(Debug, Clone)]
 pub struct ExecOptions {
-    /// Retries after the first attempt (0 disables retrying).
-    pub max_retries: u32,
-    /// The first backoff; each retry doubles it, plus up to 100% jitter.
+    /// How long to keep trying a busy migration, from its first attempt
+    /// (zero: never retry).
+    pub retry_for: Duration,
+    /// At most this many retries after the first attempt, even with
+    /// budget left; `None`: only the time budget counts.
+    pub max_retries: Option<u32>,
+    /// The first backoff when it is not known who blocked; each retry
+    /// doubles it up to `max_retry_delay`, drawn between half and all.
     pub retry_delay: Duration,
+    /// The longest backoff.
+    pub max_retry_delay: Duration,
     /// When statements sent together fail without the server saying which
     /// one (a constraint violation, "already exists"), and the migration
     /// had run for no longer than this, it is rolled back and run again
@@ -54,8 +69,10 @@ pub struct ExecOptions {
 impl Default for ExecOptions {
     fn default() -> Self {
         ExecOptions {
-            max_retries: 3,
-            retry_delay: Duration::from_millis(500),
+            retry_for: Duration::from_secs(120),
+            max_retries: None,
+            retry_delay: Duration::from_millis(200),
+            max_retry_delay: Duration::from_secs(2),
             replay_within: Duration::from_secs(2),
         }
     }
@@ -131,16 +148,30 @@ pub enum Event<'a> {
         /// Statements in the file.
         total: usize,
     },
-    /// A busy error; trying again after `delay`.
+    /// A busy error; trying again at `next`.
     Retry {
         /// The attempt that failed (1-based).
         attempt: u32,
-        /// Attempts allowed.
-        max_attempts: u32,
-        /// The wait before the next attempt.
-        delay: Duration,
+        /// Attempts allowed (`--max-retries` + 1), when capped.
+        max_attempts: Option<u32>,
+        /// When the next attempt starts.
+        next: NextAttempt,
         /// What the server said.
         error: &'a ServerError,
+        /// The lock the attempt waited for and who held it, when seen.
+        blockage: Option<&'a Blockage>,
+        /// What is left of the retry budget.
+        budget_left: Duration,
+    },
+    /// Still waiting, between attempts, for the sessions that blocked the
+    /// migration to finish their transaction (reported every few seconds).
+    Blocked {
+        /// The lock and who holds it.
+        blockage: &'a Blockage,
+        /// Time since the migration's first attempt began.
+        waited: Duration,
+        /// What is left of the retry budget.
+        budget_left: Duration,
     },
     /// A migration finished.
     Finished {
@@ -148,9 +179,24 @@ pub enum Event<'a> {
         migration: &'a Migration,
         /// Which way.
         direction: Direction,
-        /// Time spent running its statements.
+        /// Time spent running its statements (the last attempt).
         elapsed: Duration,
+        /// Attempts it took (more than one when the database was busy).
+        attempts: u32,
+        /// Time from its first attempt to its end, waits included.
+        total: Duration,
     },
+}
+
+/// When a busy migration is tried again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NextAttempt {
+    /// After this backoff.
+    After(Duration),
+    /// As soon as the sessions that blocked it have ended the transaction
+    /// that holds the lock (checked every 100 ms), within the budget.
+    WhenBlockersFinish,
 }
 
 /// What one migration did.
@@ -162,8 +208,12 @@ pub struct Outcome {
     pub description: String,
     /// Which way it ran.
     pub direction: Direction,
-    /// Milliseconds spent in its statements.
+    /// Milliseconds spent in its statements (the attempt that succeeded).
     pub execution_time_ms: u64,
+    /// Attempts it took (more than one when the database was busy).
+    pub attempts: u32,
+    /// Milliseconds from its first attempt to its end, waits included.
+    pub total_ms: u64,
 }
 
 /// Everything done in a run, in order.
@@ -259,6 +309,26 @@ pub enum ExecError {
     /// Reading or writing the tracking tables failed.
     #[error(transparent)]
     Tracking(#[from] HistoryError),
+    /// The database stayed busy for the whole retry budget (or the
+    /// `max_retries` cap): every attempt hit a lock timeout or deadlock
+    /// and was rolled back.
+    #[error("migration {version} gave up after {attempts} attempt(s) over {:.1}s: the database stayed busy ({})", elapsed.as_secs_f64(), server.message)]
+    Busy {
+        /// The migration.
+        version: Version,
+        /// Attempts made.
+        attempts: u32,
+        /// From the first attempt to giving up.
+        elapsed: Duration,
+        /// The budget (`ExecOptions::retry_for`).
+        budget: Duration,
+        /// The cap on retries, when one was set.
+        max_retries: Option<u32>,
+        /// What the server said to the last attempt.
+        server: Box<ServerError>,
+        /// The lock the last attempts waited for and who held it.
+        blockage: Option<Box<Blockage>>,
+    },
     /// Ctrl-C: the migration was not started, or stopped between two
     /// statements (see [`crate::interrupt`]): rolled back when
     /// transactional, recorded as failed (to resume) when not.
@@ -305,6 +375,7 @@ impl ExecError {
         match self {
             ExecError::Statement(failure) => Some(&failure.server),
             ExecError::Commit { server, .. } => Some(server),
+            ExecError::Busy { server, .. } => Some(server),
             _ => None,
         }
     }
@@ -317,6 +388,13 @@ pub struct Executor<'c> {
     options: &'c ExecOptions,
     audit: &'c AuditContext,
     notices: NoticeQueue,
+    /// pgshift's lock session, idle while it holds the lock: where a busy
+    /// migration's blockers are looked up (see `busy`).
+    watcher: Option<&'c busy::Watcher<'c>>,
+    /// `pg_backend_pid()` of `client`, once asked.
+    session_pid: Option<i32>,
+    /// Attempts at the current migration.
+    attempts: u32,
 }
 
 /// Where [`Executor::run_statements`] starts.
@@ -353,7 +431,18 @@ impl<'c> Executor<'c> {
             options,
             audit,
             notices,
+            watcher: None,
+            session_pid: None,
+            attempts: 1,
         }
+    }
+
+    /// Lets the executor look up, through `watcher` (on pgshift's own
+    /// session holding the migration lock, idle otherwise), who blocks a
+    /// migration that waits for a lock, and wait for them between attempts.
+    pub(crate) fn with_watcher(mut self, watcher: &'c busy::Watcher<'c>) -> Self {
+        self.watcher = Some(watcher);
+        self
     }
 
     /// Records a failed attempt in the audit trail, outside any
@@ -511,15 +600,24 @@ impl<'c> Executor<'c> {
                 let entry = AuditEntry::succeeded(action, migration, started_at, ms);
                 audit::execute_sql(&name, context, &entry, extra)
             };
+            let first_attempt = Instant::now();
+            self.attempts = 1;
             let result = run(self, migration, resume_at, &record, observer);
             match result {
                 Ok(elapsed) => {
+                    let ran = Ran {
+                        elapsed,
+                        attempts: self.attempts,
+                        total: first_attempt.elapsed(),
+                    };
                     observer(Event::Finished {
                         migration,
                         direction,
                         elapsed,
+                        attempts: ran.attempts,
+                        total: ran.total,
                     });
-                    report.done.push(outcome(migration, direction, elapsed));
+                    report.done.push(outcome(migration, direction, &ran));
                 }
                 Err(error) => {
                     self.audit_failure(action, migration, started_at, &error);
@@ -770,12 +868,21 @@ fn millis(elapsed: Duration) -> i32 {
     i32::try_from(elapsed.as_millis()).unwrap_or(i32::MAX)
 }
 
-fn outcome(migration: &Migration, direction: Direction, elapsed: Duration) -> Outcome {
+/// How a migration that succeeded ran.
+struct Ran {
+    elapsed: Duration,
+    attempts: u32,
+    total: Duration,
+}
+
+fn outcome(migration: &Migration, direction: Direction, ran: &Ran) -> Outcome {
     Outcome {
         version: migration.version.clone(),
         description: migration.description.clone(),
         direction,
-        execution_time_ms: elapsed.as_millis() as u64,
+        execution_time_ms: ran.elapsed.as_millis() as u64,
+        attempts: ran.attempts,
+        total_ms: ran.total.as_millis() as u64,
     }
 }
 

@@ -4,15 +4,15 @@
 //! which of its statements failed.
 
 use super::batch::Batch;
+use super::busy::{self, Waited};
 use super::{
-    connection_error, forward_notices, interrupted, statement_failure, tracking_error, Direction,
-    Event, ExecError, Executor, Record, ServerError, StartAt,
+    connection_error, forward_notices, interrupted, statement_failure, tracking_error, Blockage,
+    Direction, Event, ExecError, Executor, NextAttempt, Record, ServerError, StartAt,
 };
 use crate::connect::NoticeMessage;
 use crate::migration::Migration;
 use crate::script::{Script, Step};
 use crate::source::SourceFile;
-use rand::Rng;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -81,7 +81,8 @@ impl AttemptError {
 }
 
 impl Executor<'_> {
-    /// One migration in one transaction, retried when the server is busy.
+    /// One migration in one transaction, retried when the server is busy
+    /// (see [`super::busy`] for when), within the time budget.
     pub(super) fn run_transactional(
         &mut self,
         migration: &Migration,
@@ -90,39 +91,66 @@ impl Executor<'_> {
         observer: &mut dyn FnMut(Event<'_>),
         record: Option<&Record<'_>>,
     ) -> Result<Duration, ExecError> {
-        let max_attempts = self.options.max_retries + 1;
-        let mut attempt = 1;
+        let max_attempts = self.options.max_retries.map(|n| n.saturating_add(1));
+        let started = Instant::now();
+        let deadline = started + self.options.retry_for;
         let mut sending = Sending::Batched;
+        let mut blocked: Option<Blockage> = None;
         loop {
-            let error = match self
-                .try_transactional(migration, script, direction, observer, record, sending)
-            {
+            let (result, seen) = self.watched(|this| {
+                this.try_transactional(migration, script, direction, observer, record, sending)
+            });
+            let error = match result {
                 Ok(elapsed) => return Ok(elapsed),
                 Err(error) => error,
             };
+            blocked = seen.or(blocked);
+            let attempt = self.attempts;
             let busy = error
                 .server()
                 .filter(|s| RETRYABLE.contains(&s.code.as_str()))
                 .cloned();
+            let give_up_busy = |server: ServerError, blocked: Option<Blockage>| ExecError::Busy {
+                version: migration.version.clone(),
+                attempts: attempt,
+                elapsed: started.elapsed(),
+                budget: self.options.retry_for,
+                max_retries: self.options.max_retries,
+                server: Box::new(server),
+                blockage: blocked.map(Box::new),
+            };
             match (busy, error) {
                 (_, error) if crate::interrupt::requested() => {
                     return Err(give_up(migration, script, direction, error, observer));
                 }
-                (Some(server), error) if attempt < max_attempts => {
+                (Some(server), error) => {
                     if let AttemptError::Unlocated(unlocated) = error {
                         unlocated.show_notices(script, observer);
                     }
-                    let base = self.options.retry_delay * 2u32.saturating_pow(attempt - 1);
-                    let jitter = rand::thread_rng().gen_range(0.0..1.0);
-                    let delay = base.mul_f64(1.0 + jitter);
+                    let now = Instant::now();
+                    if now >= deadline || max_attempts.is_some_and(|max| attempt >= max) {
+                        return Err(give_up_busy(server, blocked));
+                    }
+                    let next = if self.can_wait_for(blocked.as_ref()) {
+                        NextAttempt::WhenBlockersFinish
+                    } else {
+                        let delay = busy::backoff(self.options, attempt, &mut rand::thread_rng());
+                        NextAttempt::After(delay.min(deadline - now))
+                    };
                     observer(Event::Retry {
                         attempt,
                         max_attempts,
-                        delay,
+                        next,
                         error: &server,
+                        blockage: blocked.as_ref(),
+                        budget_left: deadline - now,
                     });
-                    std::thread::sleep(delay);
-                    attempt += 1;
+                    match self.wait_out(next, blocked.as_ref(), started, deadline, observer) {
+                        Waited::Retry => {}
+                        Waited::OutOfBudget => return Err(give_up_busy(server, blocked)),
+                        Waited::Interrupted => return Err(interrupted(migration)),
+                    }
+                    self.attempts += 1;
                     // A busy database: precision over round trips.
                     sending = Sending::OneByOne { shown: 0 };
                 }
