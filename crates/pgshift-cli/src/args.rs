@@ -289,6 +289,10 @@ pub struct UpArgs {
     /// Run even though applied migrations have no file
     #[arg(long)]
     pub allow_missing: bool,
+    /// Run even though applied migrations have no recorded checksum
+    /// (unverified; see `pgshift accept --all-unverified`)
+    #[arg(long)]
+    pub allow_unverified: bool,
     /// Apply pending migrations older than the newest applied one
     #[arg(long)]
     pub allow_out_of_order: bool,
@@ -536,8 +540,16 @@ pub enum RepairMarkArg {
 
 #[derive(Debug, Args)]
 pub struct AcceptArgs {
-    /// The applied migration whose file changed
-    pub version: String,
+    /// The applied migration(s) whose file changed, or whose row has no
+    /// checksum (unverified)
+    #[arg(
+        required_unless_present = "all_unverified",
+        conflicts_with = "all_unverified"
+    )]
+    pub versions: Vec<String>,
+    /// Every applied migration without a recorded checksum
+    #[arg(long)]
+    pub all_unverified: bool,
     /// Why, for the audit trail
     #[arg(long)]
     pub reason: String,

@@ -183,8 +183,9 @@ impl Migrator {
         observer: &mut dyn FnMut(Progress<'_>),
     ) -> Result<UpOutcome, Error> {
         let (_lock, mut client, notices) = self.lock_and_connect(observer)?;
-        self.table.ensure(&mut client)?;
+        // Read first: a table pgshift cannot use gets nothing created next to it.
         let history = self.table.read(&mut client)?;
+        self.table.ensure(&mut client)?;
         let plan = Plan::new(&self.set, &history);
         let steps = plan.up_steps(&self.set, up)?;
         if !steps.is_empty() {
@@ -212,8 +213,9 @@ impl Migrator {
         observer: &mut dyn FnMut(Progress<'_>),
     ) -> Result<Report, Error> {
         let (_lock, mut client, notices) = self.lock_and_connect(observer)?;
-        self.table.ensure(&mut client)?;
+        // Read first: a table pgshift cannot use gets nothing created next to it.
         let history = self.table.read(&mut client)?;
+        self.table.ensure(&mut client)?;
         let plan = Plan::new(&self.set, &history);
         let steps = plan.rollback_steps(&self.set, target)?;
         if let Some(expected) = expected {
@@ -243,8 +245,9 @@ impl Migrator {
         observer: &mut dyn FnMut(Progress<'_>),
     ) -> Result<Report, Error> {
         let (_lock, mut client, notices) = self.lock_and_connect(observer)?;
-        self.table.ensure(&mut client)?;
+        // Read first: a table pgshift cannot use gets nothing created next to it.
         let history = self.table.read(&mut client)?;
+        self.table.ensure(&mut client)?;
         let steps =
             Plan::new(&self.set, &history).rollback_steps(&self.set, &RollbackTarget::Steps(1))?;
         let Some(&index) = steps.first() else {
@@ -292,8 +295,9 @@ impl Migrator {
                 version: version.to_string(),
             })?;
         let (_lock, mut client, _notices) = self.lock_and_connect(&mut |_| {})?;
-        self.table.ensure(&mut client)?;
+        // Read first: a table pgshift cannot use gets nothing created next to it.
         let history = self.table.read(&mut client)?;
+        self.table.ensure(&mut client)?;
         let plan = Plan::new(&self.set, &history);
         let marked: Vec<&crate::migration::Migration> = plan
             .entries

@@ -44,6 +44,8 @@ pub fn verify(settings: &Settings, out: &mut Output) -> Result<ExitStatus, Failu
                     recorded.short(),
                     current.short()
                 ),
+                State::Unverified => "unverified: applied without a recorded checksum (by plain psql?), so a change to the file cannot be seen"
+                    .to_string(),
                 State::Missing => {
                     "missing: applied, but no file in the migration folder".to_string()
                 }
@@ -59,6 +61,12 @@ pub fn verify(settings: &Settings, out: &mut Output) -> Result<ExitStatus, Failu
                 entry.version,
                 entry.description
             ));
+        }
+        if problems.iter().any(|e| e.state == State::Unverified) {
+            out.line(
+                "help: compare unverified migrations with what was deployed, then record their checksums: \
+                 `pgshift accept --all-unverified --reason \"…\"` (or `pgshift accept VERSION... --reason \"…\"`)",
+            );
         }
     }
     Ok(if problems.is_empty() {

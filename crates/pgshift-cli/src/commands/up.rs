@@ -23,6 +23,7 @@ pub fn run(
         target: args.to.clone(),
         allow_modified: args.allow_modified,
         allow_missing: args.allow_missing,
+        allow_unverified: args.allow_unverified,
         allow_out_of_order: args.allow_out_of_order,
         resume: args.resume,
     };

@@ -4,6 +4,7 @@ use super::problem::{Problem, Snippet};
 use crate::exit::ExitStatus;
 use pgshift_core::connect::ConnectError;
 use pgshift_core::executor::{Direction, ExecError};
+use pgshift_core::history::HistoryError;
 use pgshift_core::lock::LockError;
 use pgshift_core::migration::LoadError;
 use pgshift_core::plan::PlanError;
@@ -48,6 +49,14 @@ impl From<Error> for Failure {
                     LockError::NotHeld => Problem::error(e.to_string()).with_code("lock-not-held"),
                     _ => Problem::error(e.to_string()).with_code("lock-timeout"),
                 },
+            ),
+            Error::History(
+                e @ (HistoryError::Shape { .. }
+                | HistoryError::Duplicates { .. }
+                | HistoryError::BadRow { .. }),
+            ) => Failure::new(
+                ExitStatus::Validation,
+                Problem::error(e.to_string()).with_code("tracking-table"),
             ),
             Error::History(e) => {
                 Failure::new(ExitStatus::MigrationFailed, Problem::error(e.to_string()))

@@ -18,6 +18,7 @@ mod rehearse;
 mod resolve;
 mod role;
 mod rollback;
+mod tracking;
 mod up;
 mod validation;
 mod verify;
