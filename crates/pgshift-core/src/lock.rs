@@ -106,6 +106,13 @@ impl MigrationLock {
         self.key
     }
 
+    /// The session holding the lock: pgshift's own, where no migration
+    /// runs, so what a migration does to its session cannot reach it. The
+    /// executor writes the progress of no-transaction migrations here.
+    pub(crate) fn session(&mut self) -> &mut Client {
+        &mut self.client
+    }
+
     /// Behind a transaction pooler the next statement may run on another
     /// server session, which does not hold the lock.
     fn check_held(mut self) -> Result<Self, LockError> {

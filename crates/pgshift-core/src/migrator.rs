@@ -182,7 +182,7 @@ impl Migrator {
         up: &UpOptions,
         observer: &mut dyn FnMut(Progress<'_>),
     ) -> Result<UpOutcome, Error> {
-        let (_lock, mut client, notices) = self.lock_and_connect(observer)?;
+        let (mut lock, mut client, notices) = self.lock_and_connect(observer)?;
         // Read first: a table pgshift cannot use gets nothing created next to it.
         let history = self.table.read(&mut client)?;
         self.table.ensure(&mut client)?;
@@ -191,9 +191,13 @@ impl Migrator {
         if !steps.is_empty() {
             self.backup_first(&mut client, observer)?;
         }
-        let report = self.executor_run(&mut client, notices, observer, |exec, set, obs| {
-            exec.apply(set, &steps, obs)
-        })?;
+        let report = self.executor_run(
+            &mut client,
+            &mut lock,
+            notices,
+            observer,
+            |exec, set, obs| exec.apply(set, &steps, obs),
+        )?;
         Ok(UpOutcome { plan, report })
     }
 
@@ -212,7 +216,7 @@ impl Migrator {
         expected: Option<&[Version]>,
         observer: &mut dyn FnMut(Progress<'_>),
     ) -> Result<Report, Error> {
-        let (_lock, mut client, notices) = self.lock_and_connect(observer)?;
+        let (mut lock, mut client, notices) = self.lock_and_connect(observer)?;
         // Read first: a table pgshift cannot use gets nothing created next to it.
         let history = self.table.read(&mut client)?;
         self.table.ensure(&mut client)?;
@@ -230,9 +234,13 @@ impl Migrator {
         if !steps.is_empty() {
             self.backup_first(&mut client, observer)?;
         }
-        let report = self.executor_run(&mut client, notices, observer, |exec, set, obs| {
-            exec.rollback(set, &steps, obs)
-        })?;
+        let report = self.executor_run(
+            &mut client,
+            &mut lock,
+            notices,
+            observer,
+            |exec, set, obs| exec.rollback(set, &steps, obs),
+        )?;
         Ok(report)
     }
 
@@ -244,7 +252,7 @@ impl Migrator {
         expected: Option<&Version>,
         observer: &mut dyn FnMut(Progress<'_>),
     ) -> Result<Report, Error> {
-        let (_lock, mut client, notices) = self.lock_and_connect(observer)?;
+        let (mut lock, mut client, notices) = self.lock_and_connect(observer)?;
         // Read first: a table pgshift cannot use gets nothing created next to it.
         let history = self.table.read(&mut client)?;
         self.table.ensure(&mut client)?;
@@ -257,17 +265,24 @@ impl Migrator {
             return Err(crate::plan::PlanError::Changed.into());
         }
         self.backup_first(&mut client, observer)?;
-        let mut report =
-            self.executor_run(&mut client, notices.clone(), observer, |exec, set, obs| {
-                exec.rollback(set, &[index], obs)
-            })?;
+        let mut report = self.executor_run(
+            &mut client,
+            &mut lock,
+            notices.clone(),
+            observer,
+            |exec, set, obs| exec.rollback(set, &[index], obs),
+        )?;
         let again = [UpStep {
             migration: index,
             resume_at: None,
         }];
-        let applied = self.executor_run(&mut client, notices, observer, |exec, set, obs| {
-            exec.apply(set, &again, obs)
-        });
+        let applied = self.executor_run(
+            &mut client,
+            &mut lock,
+            notices,
+            observer,
+            |exec, set, obs| exec.apply(set, &again, obs),
+        );
         match applied {
             Ok(up) => {
                 report.done.extend(up.done);
@@ -378,12 +393,22 @@ impl Migrator {
             .connection
             .connect_with_notices(app, move |notice| sink.push(notice))?;
         prepare_session(&mut client, &self.options)?;
+        let mut lock = lock;
+        if let Some(role) = &self.options.role {
+            // Bookkeeping written on the lock's session (see
+            // `Executor::with_bookkeeping`) is by the same role as the
+            // migrations' (`applied_by`, the audit trail).
+            lock.session()
+                .batch_execute(&format!("SET ROLE {}", quote_ident(role)))
+                .map_err(Error::Session)?;
+        }
         Ok((lock, client, notices))
     }
 
     fn executor_run(
         &self,
         client: &mut Client,
+        lock: &mut MigrationLock,
         notices: NoticeQueue,
         observer: &mut dyn FnMut(Progress<'_>),
         run: impl FnOnce(
@@ -400,7 +425,8 @@ impl Migrator {
             &self.options.exec,
             &self.options.audit,
             notices,
-        );
+        )
+        .with_bookkeeping(lock.session());
         let mut forward = |event: Event<'_>| observer(Progress::Exec(event));
         Ok(run(&mut executor, &self.set, &mut forward)?)
     }

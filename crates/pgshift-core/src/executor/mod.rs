@@ -3,9 +3,9 @@
 //! A transactional migration runs as `BEGIN`, its statements, the
 //! tracking-row upsert, `COMMIT`: it either happens entirely with its row,
 //! or not at all. Its statements (as the lexer split them) go to the server
-//! in runs sent as one query each, the last run followed by the tracking row
-//! and `COMMIT` in the same query (see `batch`): a small migration is one
-//! round trip whatever its length. A server error or notice still maps back
+//! in runs sent as one query each, then the tracking row and `COMMIT` in
+//! one more (see `batch`): a small migration is two round trips whatever
+//! its length. A server error or notice still maps back
 //! to its statement and file position. Lock timeouts and
 //! deadlocks are retried a bounded number of times with exponential backoff
 //! and jitter, each attempt reported; retries send one statement at a time.
@@ -13,7 +13,15 @@
 //! A `-- pgshift:no-transaction` migration runs statement by statement in
 //! autocommit, recording after each statement how far it got in the
 //! progress table, so a failure can be shown by `status` and resumed by
-//! `up --resume` once its cause is fixed.
+//! `up --resume` once its cause is fixed. Those records go to a
+//! bookkeeping session of pgshift's own ([`Executor::with_bookkeeping`]),
+//! so what such a migration does to its session (`SET SESSION
+//! CHARACTERISTICS AS TRANSACTION READ ONLY`, `DISCARD ALL`, `SET ROLE`,
+//! `RESET ALL`) cannot break them.
+//!
+//! pgshift's own SQL never shares a query with a migration's text: a
+//! statement left open at the end of a file would swallow it, and the
+//! server's error would then quote pgshift's SQL as the user's.
 //!
 //! The executor never prints: it reports [`Event`]s to an observer and
 //! returns a [`Report`] of what was done, on failure too.
@@ -317,6 +325,9 @@ pub struct Executor<'c> {
     options: &'c ExecOptions,
     audit: &'c AuditContext,
     notices: NoticeQueue,
+    /// Where no-transaction migrations record their progress; the work
+    /// session when none was given.
+    bookkeeping: Option<&'c mut Client>,
 }
 
 /// Where [`Executor::run_statements`] starts.
@@ -353,6 +364,23 @@ impl<'c> Executor<'c> {
             options,
             audit,
             notices,
+            bookkeeping: None,
+        }
+    }
+
+    /// Writes the progress and tracking rows of no-transaction migrations,
+    /// and the audit rows of failures, on `session` (pgshift's own, on the
+    /// same database), not on the session the migrations run on.
+    pub fn with_bookkeeping(mut self, session: &'c mut Client) -> Self {
+        self.bookkeeping = Some(session);
+        self
+    }
+
+    /// The session for bookkeeping outside a migration's transaction.
+    fn bookkeeping(&mut self) -> &mut Client {
+        match &mut self.bookkeeping {
+            Some(session) => session,
+            None => self.client,
         }
     }
 
@@ -378,12 +406,9 @@ impl<'c> Executor<'c> {
             detail: None,
             statements_checksum: None,
         };
-        let _ = audit::write(
-            self.client,
-            &self.table.audit_insert_sql(),
-            self.audit,
-            &entry,
-        );
+        let sql = self.table.audit_insert_sql();
+        let context = self.audit;
+        let _ = audit::write(self.bookkeeping(), &sql, context, &entry);
     }
 
     /// Applies `steps` in order. Stops at the first failure; migrations
@@ -455,7 +480,7 @@ impl<'c> Executor<'c> {
                     TransactionMode::NoTransaction => this
                         .run_autocommit(migration, &rollback.script, Direction::Down, observer)
                         .and_then(|elapsed| {
-                            this.client
+                            this.bookkeeping()
                                 .batch_execute(&record(Some(millis(elapsed))))
                                 .map_err(|e| tracking_error(migration, e))?;
                             Ok(elapsed)
@@ -484,7 +509,18 @@ impl<'c> Executor<'c> {
         ) -> Result<Duration, ExecError>,
     ) -> Result<Report, ExecFailure> {
         let mut report = Report::default();
-        let name = match prepare_named(self.client, record_sql) {
+        let no_transaction = |migration: &Migration| {
+            let mode = match direction {
+                Direction::Up => Some(migration.transaction),
+                Direction::Down => migration.rollback.as_ref().map(|r| r.transaction),
+            };
+            mode == Some(TransactionMode::NoTransaction)
+        };
+        let mut prepared = prepare_named(self.client, record_sql);
+        if self.bookkeeping.is_some() && migrations.iter().any(|(m, _)| no_transaction(m)) {
+            prepared = prepared.and_then(|_| prepare_named(self.bookkeeping(), record_sql));
+        }
+        let name = match prepared {
             Ok(name) => name,
             Err(e) => return Err(fail(report, ExecError::Tracking(HistoryError::Db(e)))),
         };
@@ -511,7 +547,15 @@ impl<'c> Executor<'c> {
                 let entry = AuditEntry::succeeded(action, migration, started_at, ms);
                 audit::execute_sql(&name, context, &entry, extra)
             };
-            let result = run(self, migration, resume_at, &record, observer);
+            let mut result = run(self, migration, resume_at, &record, observer);
+            if result.is_ok() && no_transaction(migration) {
+                // `DISCARD ALL` or `DEALLOCATE` in it dropped the statement
+                // the next migrations record with.
+                result = prepare_named(self.client, record_sql)
+                    .map(drop)
+                    .map_err(|e| tracking_error(migration, e))
+                    .and(result);
+            }
             match result {
                 Ok(elapsed) => {
                     observer(Event::Finished {
