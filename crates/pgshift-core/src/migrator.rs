@@ -176,6 +176,36 @@ impl Migrator {
         Ok(counts)
     }
 
+    /// The destructive statements of `scripts` with the rows each puts at
+    /// stake now (see [`Self::row_counts`]); connects only when there is
+    /// one. Read-only.
+    pub fn stakes<'s>(
+        &self,
+        scripts: impl IntoIterator<Item = &'s crate::script::Script>,
+    ) -> Result<Vec<crate::destructive::Stake>, Error> {
+        let found: Vec<crate::destructive::Destructive> = scripts
+            .into_iter()
+            .flat_map(crate::destructive::find)
+            .collect();
+        let tables: Vec<&str> = found.iter().filter_map(|d| d.loss.table()).collect();
+        let mut counts = if tables.is_empty() {
+            Vec::new()
+        } else {
+            self.row_counts(&tables)?
+        }
+        .into_iter();
+        Ok(found
+            .into_iter()
+            .map(|destructive| {
+                let rows = destructive
+                    .loss
+                    .table()
+                    .and_then(|_| counts.next().flatten());
+                crate::destructive::Stake { destructive, rows }
+            })
+            .collect())
+    }
+
     /// Applies pending migrations under the lock.
     pub fn up(
         &self,

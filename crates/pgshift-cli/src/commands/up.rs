@@ -29,10 +29,24 @@ pub fn run(
     };
     let migrator =
         migrator(settings, out)?.with_backup(super::backup::options(settings, &args.safety));
+    super::name_database(out, &migrator, false);
 
     if args.dry_run {
         let (_plan, steps) = migrator.up_preview(&options).map_err(Failure::from)?;
-        let sql = preview::up_script(migrator.set(), &steps, migrator.table(), &settings.run);
+        let stakes = migrator
+            .stakes(
+                steps
+                    .iter()
+                    .map(|s| &migrator.set().migrations()[s.migration].script),
+            )
+            .map_err(Failure::from)?;
+        let sql = preview::up_script(
+            migrator.set(),
+            &steps,
+            migrator.table(),
+            &settings.run,
+            &stakes,
+        );
         if out.json {
             out.json_value(&serde_json::json!({
                 "ok": true,

@@ -21,6 +21,8 @@ pub struct Failure {
     pub problems: Vec<Problem>,
     /// Migrations completed before the failure, for the summary.
     pub completed: Vec<pgshift_core::executor::Outcome>,
+    /// The migration whose rollback failed: it stays applied.
+    pub failed_rollback: Option<pgshift_core::migration::Version>,
 }
 
 impl Failure {
@@ -30,6 +32,7 @@ impl Failure {
             status,
             problems: vec![problem],
             completed: Vec::new(),
+            failed_rollback: None,
         }
     }
 }
@@ -41,6 +44,7 @@ impl From<Error> for Failure {
                 status: ExitStatus::Validation,
                 problems: errors.0.iter().map(load_problem).collect(),
                 completed: Vec::new(),
+                failed_rollback: None,
             },
             Error::Connect(e) => Failure::new(ExitStatus::Connection, connect_problem(&e)),
             Error::Lock(e) => Failure::new(
@@ -72,6 +76,12 @@ impl From<Error> for Failure {
                 status: ExitStatus::MigrationFailed,
                 problems: vec![exec_problem(&failure.error)],
                 completed: failure.report.done.clone(),
+                failed_rollback: match &failure.error {
+                    ExecError::Statement(f) if f.direction == Direction::Down => {
+                        Some(f.version.clone())
+                    }
+                    _ => None,
+                },
             },
             Error::Role(e) => Failure::new(
                 ExitStatus::Connection,
@@ -140,6 +150,7 @@ fn rehearsal_failure(e: RehearsalError) -> Failure {
                 status: ExitStatus::HealthCheckFailed,
                 problems,
                 completed: Vec::new(),
+                failed_rollback: None,
             }
         }
         other => Failure::new(ExitStatus::Internal, Problem::error(other.to_string())),
