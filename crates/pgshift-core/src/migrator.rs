@@ -424,14 +424,7 @@ impl Migrator {
             .connect_with_notices(app, move |notice| sink.push(notice))?;
         prepare_session(&mut client, &self.options)?;
         let mut lock = lock;
-        if let Some(role) = &self.options.role {
-            // Bookkeeping written on the lock's session (see
-            // `Executor::with_bookkeeping`) is by the same role as the
-            // migrations' (`applied_by`, the audit trail).
-            lock.session()
-                .batch_execute(&format!("SET ROLE {}", quote_ident(role)))
-                .map_err(Error::Session)?;
-        }
+        as_run_role(lock.session(), &self.options)?;
         Ok((lock, client, notices))
     }
 
@@ -474,6 +467,29 @@ pub fn prepare_session(client: &mut Client, options: &RunOptions) -> Result<(), 
     client
         .batch_execute(&session_settings(options))
         .map_err(Error::Session)
+}
+
+/// Makes bookkeeping written on a session of pgshift's own (see
+/// [`Executor::with_bookkeeping`]) be by the same role as the migrations'
+/// (`applied_by`, the audit trail).
+fn as_run_role(client: &mut Client, options: &RunOptions) -> Result<(), Error> {
+    match &options.role {
+        Some(role) => client
+            .batch_execute(&format!("SET ROLE {}", quote_ident(role)))
+            .map_err(Error::Session),
+        None => Ok(()),
+    }
+}
+
+/// A session for [`Executor::with_bookkeeping`] where no lock session is
+/// held (the scratch databases of `drift` and `test`).
+pub(crate) fn bookkeeping_session(
+    connection: &ConnectionSettings,
+    options: &RunOptions,
+) -> Result<Client, Error> {
+    let mut client = connection.connect(&options.application_name)?;
+    as_run_role(&mut client, options)?;
+    Ok(client)
 }
 
 /// `SET` statements for the migration session, one a line.
