@@ -224,6 +224,7 @@ fn a_tracking_table_of_another_shape_is_refused_before_anything_runs() {
             )
             .unwrap();
         client.batch_execute(setup).unwrap();
+        let rows = column(&db, "SELECT count(*) FROM schema_migrations");
         for command in [
             &["status"][..],
             &["verify"],
@@ -252,6 +253,11 @@ fn a_tracking_table_of_another_shape_is_refused_before_anything_runs() {
             assert!(up.stderr.contains("--table NAME"), "{name}: {}", up.stderr);
         }
         assert!(!exists(&db, "a"), "{name}: nothing ran");
+        assert_eq!(
+            column(&db, "SELECT count(*) FROM schema_migrations"),
+            rows,
+            "{name}: no row was added or removed (rollback deleted both duplicates)"
+        );
         assert!(
             !exists(&db, "schema_migrations_audit"),
             "{name}: nothing was created next to it"
