@@ -104,7 +104,8 @@ pub fn detect(
     table.ensure(&mut client)?;
     let mut bookkeeping = crate::migrator::bookkeeping_session(scratch, options)?;
     let mut executor = Executor::new(&mut client, table, &options.exec, &options.audit, notices)
-        .with_bookkeeping(&mut bookkeeping);
+        .with_bookkeeping(&mut bookkeeping)
+        .with_session_setup(crate::migrator::session_settings(options));
     executor.apply(set, &steps, observer)?;
 
     let snapshot_options = SnapshotOptions {

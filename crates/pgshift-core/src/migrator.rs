@@ -449,7 +449,8 @@ impl Migrator {
             &self.options.audit,
             notices,
         )
-        .with_bookkeeping(lock.session());
+        .with_bookkeeping(lock.session())
+        .with_session_setup(session_settings(&self.options));
         let mut forward = |event: Event<'_>| observer(Progress::Exec(event));
         Ok(run(&mut executor, &self.set, &mut forward)?)
     }

@@ -275,6 +275,7 @@ impl Prover<'_> {
             self.notices.clone(),
         )
         .with_bookkeeping(&mut self.bookkeeping)
+        .with_session_setup(crate::migrator::session_settings(self.options))
     }
 
     fn find(

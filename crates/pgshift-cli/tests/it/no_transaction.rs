@@ -133,11 +133,14 @@ fn concurrent_index_in_a_transactional_file_gets_a_hint() {
 #[test]
 fn bookkeeping_survives_what_the_migration_does_to_its_session() {
     let Some(db) = test_db_or_skip!() else { return };
+    // Roles are cluster-wide: one for this test process.
+    let limited = format!("pgshift_limited_{}", std::process::id());
     db.client()
-        .batch_execute(
-            "DROP ROLE IF EXISTS pgshift_limited; CREATE ROLE pgshift_limited NOLOGIN; \
-             GRANT pgshift_limited TO CURRENT_USER;",
-        )
+        .batch_execute(&format!(
+            "DO $$ BEGIN CREATE ROLE {limited} NOLOGIN; \
+             EXCEPTION WHEN duplicate_object THEN NULL; END $$; \
+             GRANT {limited} TO CURRENT_USER;"
+        ))
         .unwrap();
     let project = Project::new();
     project
@@ -153,7 +156,7 @@ fn bookkeeping_survives_what_the_migration_does_to_its_session() {
         )
         .file(
             "003_role.sql",
-            "-- pgshift:no-transaction\nSET ROLE pgshift_limited;\nSELECT 1;\nRESET ROLE;\n",
+            &format!("-- pgshift:no-transaction\nSET ROLE {limited};\nSELECT 1;\n"),
         )
         .file("004_after.sql", "CREATE TABLE d (id int);\n");
     let up = Run::of(project.cmd(&db).args(["up", "--no-lint"]));
@@ -189,4 +192,45 @@ fn bookkeeping_notices_are_not_attributed_to_the_migration() {
     up.assert_code(0);
     assert!(!up.stderr.contains("already exists"), "{}", up.stderr);
     assert!(!up.stderr.contains("notice"), "{}", up.stderr);
+}
+
+/// What a no-transaction migration does to its session does not carry over
+/// to the migrations after it (each file has a session of its own under
+/// psql): the run's role and timeouts are set again.
+#[test]
+fn the_next_migration_runs_with_the_runs_session_settings() {
+    let Some(db) = test_db_or_skip!() else { return };
+    let dba = format!("pgshift_owner_{}", std::process::id());
+    db.client()
+        .batch_execute(&format!(
+            "DO $$ BEGIN CREATE ROLE {dba} NOLOGIN; \
+             EXCEPTION WHEN duplicate_object THEN NULL; END $$; \
+             GRANT CREATE, USAGE ON SCHEMA public TO {dba};"
+        ))
+        .unwrap();
+    let project = Project::new();
+    project
+        .file(
+            "001_discard.sql",
+            "-- pgshift:no-transaction\nCREATE TABLE a (id int);\nDISCARD ALL;\n\
+             SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY;\n",
+        )
+        .file(
+            "002_after.sql",
+            "CREATE TABLE b AS SELECT current_setting('lock_timeout') AS lock_timeout;\n",
+        );
+    Run::of(
+        project
+            .cmd(&db)
+            .args(["--role", &dba, "--lock-timeout", "3s", "up", "--no-lint"]),
+    )
+    .assert_code(0);
+    assert_eq!(
+        column(
+            &db,
+            "SELECT tableowner FROM pg_tables WHERE tablename IN ('a', 'b') ORDER BY tablename"
+        ),
+        [dba.clone(), dba]
+    );
+    assert_eq!(column(&db, "SELECT lock_timeout FROM b"), ["3s"]);
 }

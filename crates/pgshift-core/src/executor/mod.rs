@@ -328,6 +328,9 @@ pub struct Executor<'c> {
     /// Where no-transaction migrations record their progress; the work
     /// session when none was given.
     bookkeeping: Option<&'c mut Client>,
+    /// The run's session settings (`SET ROLE`, timeouts), restored after a
+    /// no-transaction migration.
+    session_setup: String,
 }
 
 /// Where [`Executor::run_statements`] starts.
@@ -365,7 +368,20 @@ impl<'c> Executor<'c> {
             audit,
             notices,
             bookkeeping: None,
+            session_setup: String::new(),
         }
+    }
+
+    /// After each no-transaction migration, resets its session (`RESET
+    /// ALL`, `RESET ROLE`) and runs `setup` (the run's `SET ROLE` and
+    /// timeouts) again: as under psql, where each file has a session of its
+    /// own, what such a migration did to its session (`DISCARD ALL` drops
+    /// the role, `RESET ALL` the lock timeout, `SET SESSION CHARACTERISTICS`
+    /// makes every later transaction read-only) does not carry over to the
+    /// migrations after it.
+    pub fn with_session_setup(mut self, setup: String) -> Self {
+        self.session_setup = setup;
+        self
     }
 
     /// Writes the progress and tracking rows of no-transaction migrations,
@@ -551,7 +567,11 @@ impl<'c> Executor<'c> {
             if result.is_ok() && no_transaction(migration) {
                 // `DISCARD ALL` or `DEALLOCATE` in it dropped the statement
                 // the next migrations record with.
-                result = prepare_named(self.client, record_sql)
+                let reset = format!("RESET ALL;\nRESET ROLE;\n{}", self.session_setup);
+                result = self
+                    .client
+                    .batch_execute(&reset)
+                    .and_then(|()| prepare_named(self.client, record_sql))
                     .map(drop)
                     .map_err(|e| tracking_error(migration, e))
                     .and(result);
