@@ -138,23 +138,21 @@ impl TrackingTable {
     /// missing. Checks first, so a database that has them sees no DDL (and
     /// no "already exists" notices).
     pub fn ensure(&self, client: &mut impl GenericClient) -> Result<(), HistoryError> {
+        // One round trip: the audit table, and the tracking table's shape
+        // (nothing is created next to a table pgshift cannot use).
         let row = client
             .query_one(
-                "SELECT to_regclass($1) IS NOT NULL, to_regclass($2) IS NOT NULL, \
-                 EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass($2) \
-                 AND attname = 'statements_checksum' AND NOT attisdropped)",
+                &format!(
+                    "SELECT to_regclass($2) IS NOT NULL, \
+                     EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass($2) \
+                     AND attname = 'statements_checksum' AND NOT attisdropped), s.* FROM ({}) s",
+                    self.shape_sql()
+                ),
                 &[&self.qualified(), &self.audit_qualified()],
             )
             .map_err(HistoryError::Db)?;
-        let (has_table, has_audit, audit_current): (bool, bool, bool) =
-            (get(&row, 0)?, get(&row, 1)?, get(&row, 2)?);
-        if has_table {
-            // Nothing is created next to a table pgshift cannot use.
-            let shape = client
-                .query_one(&self.shape_sql(), &[&self.qualified()])
-                .map_err(HistoryError::Db)?;
-            self.check_shape(&shape, 0)?;
-        }
+        let (has_audit, audit_current): (bool, bool) = (get(&row, 0)?, get(&row, 1)?);
+        let has_table = self.check_shape(&row, 2)?;
         let mut sql = String::new();
         if !has_table || !has_audit {
             sql.push_str(&self.create_schema_sql().unwrap_or_default());
