@@ -357,11 +357,10 @@ pub fn write_with<T: ?Sized + postgres::ToStatement>(
 /// `EXECUTE name(…)`: runs the statement prepared on the session with
 /// `PREPARE name AS` [`TrackingTable::record_applied_sql`] (or
 /// [`TrackingTable::record_rolled_back_sql`]), the audit row's values
-/// written as literals, then `extra`. As SQL text it can travel in one
-/// query with the migration it records, which a protocol-level parameter
-/// cannot. An entry without a duration records the time since its
-/// transaction began, measured by the server: the client sends the record
-/// before it knows how long the statements in front of it will take.
+/// written as literals, then `extra`. As SQL text it travels in one query
+/// with the `COMMIT` after it, which a protocol-level parameter cannot. An
+/// entry without a duration records the time since its transaction began,
+/// measured by the server, up to the tracking row.
 pub fn execute_sql(
     name: &str,
     context: &AuditContext,
