@@ -66,8 +66,6 @@ pub(super) struct Batch {
     parts: Vec<Part>,
     /// The query sent.
     pub text: String,
-    /// No steps follow the batch in its script.
-    pub ends_script: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -122,7 +120,6 @@ impl Batch {
             first_statement,
             parts: Vec::new(),
             text: String::new(),
-            ends_script: false,
         };
         if begin {
             batch.text.push_str(BEGIN_PREFIX);
@@ -162,7 +159,6 @@ impl Batch {
             !batch.parts.is_empty(),
             "a batch starts at a SQL step ({first_step})"
         );
-        batch.ends_script = first_step + batch.parts.len() == script.steps.len();
         batch
     }
 
@@ -268,7 +264,7 @@ mod tests {
             "a position inside BEGIN; is no statement's"
         );
         assert_eq!(batch.locate(0), None);
-        assert!(batch.ends_script && !batch.is_lone_statement());
+        assert!(!batch.is_lone_statement());
 
         let batch = Batch::collect(&s, 1, 2, false);
         assert!(batch.is_lone_statement());
@@ -315,7 +311,6 @@ mod tests {
         let s = script("SELECT 1;\n\\echo hi\nSELECT 2;\n");
         let first = Batch::collect(&s, 0, 1, true);
         assert_eq!(first.len(), 1);
-        assert!(!first.ends_script);
         let second = Batch::collect(&s, 2, 2, false);
         assert_eq!(
             (second.first_statement, second.text.as_str()),
