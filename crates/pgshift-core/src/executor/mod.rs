@@ -329,8 +329,8 @@ pub struct Executor<'c> {
     /// session when none was given.
     bookkeeping: Option<&'c mut Client>,
     /// The run's session settings (`SET ROLE`, timeouts), restored after a
-    /// no-transaction migration.
-    session_setup: String,
+    /// no-transaction migration; `None`: the session is left as it is.
+    session_setup: Option<String>,
 }
 
 /// Where [`Executor::run_statements`] starts.
@@ -368,7 +368,7 @@ impl<'c> Executor<'c> {
             audit,
             notices,
             bookkeeping: None,
-            session_setup: String::new(),
+            session_setup: None,
         }
     }
 
@@ -380,7 +380,7 @@ impl<'c> Executor<'c> {
     /// makes every later transaction read-only) does not carry over to the
     /// migrations after it.
     pub fn with_session_setup(mut self, setup: String) -> Self {
-        self.session_setup = setup;
+        self.session_setup = Some(setup);
         self
     }
 
@@ -565,12 +565,15 @@ impl<'c> Executor<'c> {
             };
             let mut result = run(self, migration, resume_at, &record, observer);
             if result.is_ok() && no_transaction(migration) {
-                // `DISCARD ALL` or `DEALLOCATE` in it dropped the statement
-                // the next migrations record with.
-                let reset = format!("RESET ALL;\nRESET ROLE;\n{}", self.session_setup);
-                result = self
-                    .client
-                    .batch_execute(&reset)
+                // What it did to its session ends with it (see
+                // `with_session_setup`), and `DISCARD ALL` or `DEALLOCATE`
+                // in it dropped the statement the next ones record with.
+                let reset = self
+                    .session_setup
+                    .as_ref()
+                    .map(|setup| format!("RESET ALL;\nRESET ROLE;\n{setup}"));
+                result = reset
+                    .map_or(Ok(()), |sql| self.client.batch_execute(&sql))
                     .and_then(|()| prepare_named(self.client, record_sql))
                     .map(drop)
                     .map_err(|e| tracking_error(migration, e))
