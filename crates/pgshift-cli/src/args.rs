@@ -107,7 +107,7 @@ pub enum Command {
   pgshift up --rehearse          apply on a copy of the database first, with health checks")]
     Up(UpArgs),
 
-    /// Show every migration: applied, pending, modified, missing, failed
+    /// Show every migration: applied, pending, modified, unverified, missing, failed
     #[command(after_help = "Examples:
   pgshift status
   pgshift status --json | jq '.migrations[] | select(.state == \"pending\")'")]
@@ -115,7 +115,7 @@ pub enum Command {
 
     /// Check applied migrations against the files; non-zero exit on any difference
     #[command(after_help = "Examples:
-  pgshift verify                 exit 3 if an applied migration was edited or is missing
+  pgshift verify                 exit 3 if an applied migration was edited, is unverified or missing
   pgshift verify --json")]
     Verify,
 
@@ -268,11 +268,15 @@ applied: the rest was done by hand; the migration is recorded as applied. Either
 audit trail records it.")]
     Repair(RepairArgs),
 
-    /// Accept the edited file of an applied migration (records the new checksum)
+    /// Accept the edited or unverified file of an applied migration (records its checksum)
     #[command(after_help = "Examples:
   pgshift accept 002 --reason \"fixed a typo in a comment\"
   pgshift accept 002 --reason \"reformatted after review\" --json
   pgshift accept 002 --reason \"hotfix already applied by hand\" --force
+  pgshift accept --all-unverified --reason \"compared with production\"
+
+Unverified: applied without a recorded checksum (by plain psql); accept records the file's
+checksum as it is now, on your word. Several versions are accepted all or none.
 
 Without --force only a change of comments and whitespace is accepted: pgshift compares the
 file's statements with those recorded when it was applied. The old and new checksums, the
@@ -322,6 +326,10 @@ pub struct UpArgs {
     /// Run even though applied migrations have no file
     #[arg(long)]
     pub allow_missing: bool,
+    /// Run even though applied migrations have no recorded checksum
+    /// (unverified; see `pgshift accept --all-unverified`)
+    #[arg(long)]
+    pub allow_unverified: bool,
     /// Apply pending migrations older than the newest applied one
     #[arg(long)]
     pub allow_out_of_order: bool,
@@ -569,8 +577,16 @@ pub enum RepairMarkArg {
 
 #[derive(Debug, Args)]
 pub struct AcceptArgs {
-    /// The applied migration whose file changed
-    pub version: String,
+    /// The applied migration(s) whose file changed, or whose row has no
+    /// checksum (unverified)
+    #[arg(
+        required_unless_present = "all_unverified",
+        conflicts_with = "all_unverified"
+    )]
+    pub versions: Vec<String>,
+    /// Every applied migration without a recorded checksum
+    #[arg(long)]
+    pub all_unverified: bool,
     /// Why, for the audit trail
     #[arg(long)]
     pub reason: String,

@@ -184,7 +184,7 @@ impl Settings {
                     ..defaults.exec
                 },
                 audit: AuditContext {
-                    os_user: var("USER").or_else(|| var("LOGNAME")),
+                    os_user: Some(pgshift_core::audit::os_user()),
                     host: std::fs::read_to_string("/proc/sys/kernel/hostname")
                         .ok()
                         .map(|h| h.trim().to_string())

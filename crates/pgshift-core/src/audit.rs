@@ -34,6 +34,17 @@ pub struct AuditContext {
     pub tool_version: String,
 }
 
+/// Who runs pgshift, for [`AuditContext::os_user`]: the name of the
+/// process's user id, not `$USER`, which may be unset or say anything; the
+/// bare uid when the account has no name (a container's arbitrary uid).
+pub fn os_user() -> String {
+    let uid = nix::unistd::getuid();
+    match nix::unistd::User::from_uid(uid) {
+        Ok(Some(user)) => user.name,
+        _ => format!("uid {uid}"),
+    }
+}
+
 /// What was done.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -272,7 +283,8 @@ impl TrackingTable {
                 &[&self.audit_qualified()],
             )
             .map_err(HistoryError::Db)?
-            .get(0);
+            .try_get(0)
+            .map_err(HistoryError::Db)?;
         if !exists {
             return Ok(Vec::new());
         }
@@ -289,26 +301,28 @@ impl TrackingTable {
                 &[&limit],
             )
             .map_err(HistoryError::Db)?;
-        Ok(rows
-            .iter()
-            .map(|r| AuditRecord {
-                id: r.get(0),
-                action: r.get(1),
-                version: r.get(2),
-                checksum: r.get(3),
-                outcome: r.get(4),
-                error: r.get(5),
-                session_user: r.get(6),
-                current_user: r.get(7),
-                os_user: r.get(8),
-                host: r.get(9),
-                tool_version: r.get(10),
-                started_at: r.get(11),
-                duration_ms: r.get(12),
-                detail: r.get(13),
-                statements_checksum: r.get(14),
+        rows.iter()
+            .map(|r| {
+                Ok(AuditRecord {
+                    id: r.try_get(0)?,
+                    action: r.try_get(1)?,
+                    version: r.try_get(2)?,
+                    checksum: r.try_get(3)?,
+                    outcome: r.try_get(4)?,
+                    error: r.try_get(5)?,
+                    session_user: r.try_get(6)?,
+                    current_user: r.try_get(7)?,
+                    os_user: r.try_get(8)?,
+                    host: r.try_get(9)?,
+                    tool_version: r.try_get(10)?,
+                    started_at: r.try_get(11)?,
+                    duration_ms: r.try_get(12)?,
+                    detail: r.try_get(13)?,
+                    statements_checksum: r.try_get(14)?,
+                })
             })
-            .collect())
+            .collect::<Result<_, postgres::Error>>()
+            .map_err(HistoryError::Db)
     }
 }
 
@@ -343,11 +357,10 @@ pub fn write_with<T: ?Sized + postgres::ToStatement>(
 /// `EXECUTE name(…)`: runs the statement prepared on the session with
 /// `PREPARE name AS` [`TrackingTable::record_applied_sql`] (or
 /// [`TrackingTable::record_rolled_back_sql`]), the audit row's values
-/// written as literals, then `extra`. As SQL text it can travel in one
-/// query with the migration it records, which a protocol-level parameter
-/// cannot. An entry without a duration records the time since its
-/// transaction began, measured by the server: the client sends the record
-/// before it knows how long the statements in front of it will take.
+/// written as literals, then `extra`. As SQL text it travels in one query
+/// with the `COMMIT` after it, which a protocol-level parameter cannot. An
+/// entry without a duration records the time since its transaction began,
+/// measured by the server, up to the tracking row.
 pub fn execute_sql(
     name: &str,
     context: &AuditContext,

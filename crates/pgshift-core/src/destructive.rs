@@ -88,6 +88,45 @@ pub struct Destructive {
     pub span: Span,
 }
 
+/// A destructive statement and how many rows are at stake now: what the
+/// confirmation lists and `--dry-run` writes above the statement.
+#[derive(Debug, Clone)]
+pub struct Stake {
+    /// The statement.
+    pub destructive: Destructive,
+    /// Live rows of its table; `None` when the statement names no table,
+    /// the table does not exist, or counting took too long.
+    pub rows: Option<i64>,
+}
+
+impl std::fmt::Display for Stake {
+    /// `DROP TABLE users — 1,204 row(s) will be lost`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.destructive.loss)?;
+        match (self.destructive.loss.table(), self.rows) {
+            (Some(_), Some(n)) => write!(f, " — {} row(s) will be lost", group_thousands(n)),
+            (Some(_), None) => write!(f, " — table not found now"),
+            (None, _) => Ok(()),
+        }
+    }
+}
+
+/// `1204` → `1,204`.
+pub fn group_thousands(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 {
+        out.insert(0, '-');
+    }
+    out
+}
+
 /// Every destructive statement of a script, in order.
 pub fn find(script: &Script) -> Vec<Destructive> {
     let mut found = Vec::new();
@@ -286,6 +325,14 @@ mod tests {
 
     fn losses(sql: &str) -> Vec<String> {
         classify(sql).iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn thousands_are_grouped() {
+        assert_eq!(group_thousands(1204), "1,204");
+        assert_eq!(group_thousands(999), "999");
+        assert_eq!(group_thousands(1_000_000), "1,000,000");
+        assert_eq!(group_thousands(-1234), "-1,234");
     }
 
     #[test]

@@ -102,7 +102,10 @@ pub fn detect(
     let mut client = scratch.connect_with_notices(app, move |n| sink.push(n))?;
     prepare_session(&mut client, options)?;
     table.ensure(&mut client)?;
-    let mut executor = Executor::new(&mut client, table, &options.exec, &options.audit, notices);
+    let mut bookkeeping = crate::migrator::bookkeeping_session(scratch, options)?;
+    let mut executor = Executor::new(&mut client, table, &options.exec, &options.audit, notices)
+        .with_bookkeeping(&mut bookkeeping)
+        .with_session_setup(crate::migrator::session_settings(options));
     executor.apply(set, &steps, observer)?;
 
     let snapshot_options = SnapshotOptions {

@@ -138,16 +138,21 @@ impl TrackingTable {
     /// missing. Checks first, so a database that has them sees no DDL (and
     /// no "already exists" notices).
     pub fn ensure(&self, client: &mut impl GenericClient) -> Result<(), HistoryError> {
+        // One round trip: the audit table, and the tracking table's shape
+        // (nothing is created next to a table pgshift cannot use).
         let row = client
             .query_one(
-                "SELECT to_regclass($1) IS NOT NULL, to_regclass($2) IS NOT NULL, \
-                 EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass($2) \
-                 AND attname = 'statements_checksum' AND NOT attisdropped)",
+                &format!(
+                    "SELECT to_regclass($2) IS NOT NULL, \
+                     EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass($2) \
+                     AND attname = 'statements_checksum' AND NOT attisdropped), s.* FROM ({}) s",
+                    self.shape_sql()
+                ),
                 &[&self.qualified(), &self.audit_qualified()],
             )
             .map_err(HistoryError::Db)?;
-        let (has_table, has_audit): (bool, bool) = (row.get(0), row.get(1));
-        let audit_current: bool = row.get(2);
+        let (has_audit, audit_current): (bool, bool) = (get(&row, 0)?, get(&row, 1)?);
+        let has_table = self.check_shape(&row, 2)?;
         let mut sql = String::new();
         if !has_table || !has_audit {
             sql.push_str(&self.create_schema_sql().unwrap_or_default());
@@ -166,8 +171,18 @@ impl TrackingTable {
         client.batch_execute(&sql).map_err(HistoryError::Db)
     }
 
-    /// Creates the progress table if missing.
+    /// Creates the progress table if missing. Checks first, so an existing
+    /// table raises no "already exists" notice.
     pub fn ensure_progress(&self, client: &mut impl GenericClient) -> Result<(), HistoryError> {
+        let row = client
+            .query_one(
+                "SELECT to_regclass($1) IS NOT NULL",
+                &[&self.progress_qualified()],
+            )
+            .map_err(HistoryError::Db)?;
+        if get(&row, 0)? {
+            return Ok(());
+        }
         client
             .batch_execute(&self.create_progress_sql())
             .map_err(HistoryError::Db)
@@ -201,14 +216,36 @@ impl TrackingTable {
 
     /// Reads the history. A database without the tracking table has an
     /// empty history; reading never creates anything.
+    ///
+    /// # Errors
+    /// [`HistoryError::Shape`] when the table is not laid out as pgshift's
+    /// (another tool's `schema_migrations`, or one altered by hand),
+    /// [`HistoryError::Duplicates`] when one migration has several rows,
+    /// [`HistoryError::BadRow`] for a row pgshift cannot read: all found
+    /// before anything runs.
     pub fn read(&self, client: &mut impl GenericClient) -> Result<History, HistoryError> {
+        // One round trip: whether the tables exist, and the tracking
+        // table's shape.
         let row = client
             .query_one(
-                "SELECT to_regclass($1) IS NOT NULL, to_regclass($2) IS NOT NULL",
+                &format!(
+                    "SELECT to_regclass($2) IS NOT NULL, s.* FROM ({}) s",
+                    self.shape_sql()
+                ),
                 &[&self.qualified(), &self.progress_qualified()],
             )
             .map_err(HistoryError::Db)?;
-        let (has_table, has_progress): (bool, bool) = (row.get(0), row.get(1));
+        let has_progress: bool = get(&row, 0)?;
+        // A table whose only fault is a dropped primary key is still read,
+        // so duplicate rows, if that let any in, are named.
+        let (has_table, not_unique) = match self.check_shape(&row, 1) {
+            Err(HistoryError::Shape { differences, .. })
+                if differences == [ShapeDifference::VersionNotUnique] =>
+            {
+                (true, true)
+            }
+            other => (other?, false),
+        };
         let mut history = History {
             table_exists: has_table,
             ..History::default()
@@ -226,16 +263,37 @@ impl TrackingTable {
                 .map_err(HistoryError::Db)?;
             history.applied = rows
                 .iter()
-                .map(|row| AppliedMigration {
-                    version: Version::recorded(row.get::<_, String>(0)),
-                    description: row.get::<_, Option<String>>(1).unwrap_or_default(),
-                    applied_at: row.get(2),
-                    applied_by: row.get(3),
-                    execution_time_ms: row.get(4),
-                    checksum: row.get::<_, Option<String>>(5).map(Checksum::from_recorded),
+                .map(|row| {
+                    let version: Option<String> = get(row, 0)?;
+                    let version = version.ok_or_else(|| HistoryError::BadRow {
+                        table: self.qualified(),
+                        problem: RowProblem::NullVersion,
+                    })?;
+                    Ok(AppliedMigration {
+                        version: Version::recorded(version),
+                        description: get::<Option<String>>(row, 1)?.unwrap_or_default(),
+                        applied_at: get(row, 2)?,
+                        applied_by: get(row, 3)?,
+                        execution_time_ms: get(row, 4)?,
+                        checksum: get::<Option<String>>(row, 5)?.map(Checksum::from_recorded),
+                    })
                 })
-                .collect();
+                .collect::<Result<_, HistoryError>>()?;
             history.applied.sort_by(|a, b| a.version.cmp(&b.version));
+            let duplicates = duplicates(&history.applied);
+            if !duplicates.is_empty() {
+                return Err(HistoryError::Duplicates {
+                    table: self.qualified(),
+                    versions: duplicates,
+                });
+            }
+            if not_unique {
+                return Err(HistoryError::Shape {
+                    table: self.qualified(),
+                    layout: Layout::PgshiftAltered,
+                    differences: vec![ShapeDifference::VersionNotUnique],
+                });
+            }
         }
         if has_progress {
             let rows = client
@@ -250,20 +308,288 @@ impl TrackingTable {
                 .map_err(HistoryError::Db)?;
             history.failed = rows
                 .iter()
-                .map(|row| FailedMigration {
-                    version: Version::recorded(row.get::<_, String>(0)),
-                    checksum: Checksum::from_recorded(row.get::<_, String>(1)),
-                    statements_total: row.get::<_, i32>(2).max(0) as usize,
-                    statements_done: row.get::<_, i32>(3).max(0) as usize,
-                    done_digest: row.get(4),
-                    error: row.get(5),
-                    sqlstate: row.get(6),
-                    failed_at: row.get(7),
+                .map(|row| {
+                    Ok(FailedMigration {
+                        version: Version::recorded(get::<String>(row, 0)?),
+                        checksum: Checksum::from_recorded(get::<String>(row, 1)?),
+                        statements_total: get::<i32>(row, 2)?.max(0) as usize,
+                        statements_done: get::<i32>(row, 3)?.max(0) as usize,
+                        done_digest: get(row, 4)?,
+                        error: get(row, 5)?,
+                        sqlstate: get(row, 6)?,
+                        failed_at: get(row, 7)?,
+                    })
                 })
-                .collect();
+                .collect::<Result<_, HistoryError>>()?;
         }
         Ok(history)
     }
+
+    /// A query (of `$1`, the qualified table name) with one row: whether
+    /// the table exists, its columns as `name`, type, NOT NULL without a
+    /// default, and whether `version` has a unique index of its own.
+    fn shape_sql(&self) -> String {
+        "SELECT c.oid IS NOT NULL, \
+         coalesce(array_agg(a.attname::text ORDER BY a.attnum) FILTER (WHERE a.attnum > 0), '{}'), \
+         coalesce(array_agg(format_type(a.atttypid, NULL) ORDER BY a.attnum) FILTER (WHERE a.attnum > 0), '{}'), \
+         coalesce(array_agg(a.attnotnull AND NOT a.atthasdef ORDER BY a.attnum) FILTER (WHERE a.attnum > 0), '{}'), \
+         EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute v ON v.attrelid = i.indrelid \
+                 AND v.attnum = i.indkey[0] WHERE i.indrelid = c.oid AND i.indisunique \
+                 AND i.indnkeyatts = 1 AND i.indpred IS NULL AND v.attname = 'version') \
+         FROM (SELECT to_regclass($1) AS oid) r \
+         LEFT JOIN pg_class c ON c.oid = r.oid \
+         LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND NOT a.attisdropped \
+         GROUP BY c.oid"
+            .to_string()
+    }
+
+    /// Judges the row of [`Self::shape_sql`] (its columns from `at`):
+    /// whether the table exists, or why pgshift cannot use it.
+    fn check_shape(&self, row: &postgres::Row, at: usize) -> Result<bool, HistoryError> {
+        if !get::<bool>(row, at)? {
+            return Ok(false);
+        }
+        let names: Vec<String> = get(row, at + 1)?;
+        let types: Vec<String> = get(row, at + 2)?;
+        let required: Vec<bool> = get(row, at + 3)?;
+        let version_unique: bool = get(row, at + 4)?;
+        let columns: Vec<Column> = names
+            .into_iter()
+            .zip(types)
+            .zip(required)
+            .map(|((name, type_name), required)| Column {
+                name,
+                type_name,
+                required,
+            })
+            .collect();
+        let differences = shape_differences(&columns, version_unique);
+        if differences.is_empty() {
+            return Ok(true);
+        }
+        Err(HistoryError::Shape {
+            table: self.qualified(),
+            layout: Layout::of(&columns),
+            differences,
+        })
+    }
+}
+
+/// A column of an existing tracking table.
+#[derive(Debug, Clone)]
+struct Column {
+    name: String,
+    /// `format_type` without modifiers: `character varying`, `integer`, …
+    type_name: String,
+    /// NOT NULL without a default: every insert must give it.
+    required: bool,
+}
+
+/// The seed's columns and the types pgshift can read each as. A table may
+/// have more columns, as long as rows can be inserted without them.
+const EXPECTED: [(&str, &str, &[&str]); 6] = [
+    ("version", "VARCHAR(20)", &["character varying", "text"]),
+    ("description", "TEXT", &["text", "character varying"]),
+    (
+        "applied_at",
+        "TIMESTAMP WITH TIME ZONE",
+        &["timestamp with time zone"],
+    ),
+    (
+        "applied_by",
+        "VARCHAR(100)",
+        &["character varying", "text", "name"],
+    ),
+    (
+        "execution_time_ms",
+        "INTEGER",
+        &["integer", "smallint", "bigint"],
+    ),
+    ("checksum", "VARCHAR(64)", &["character varying", "text"]),
+];
+
+fn shape_differences(columns: &[Column], version_unique: bool) -> Vec<ShapeDifference> {
+    let mut differences = Vec::new();
+    for (name, expected, accepted) in EXPECTED {
+        match columns.iter().find(|c| c.name == name) {
+            None => differences.push(ShapeDifference::MissingColumn {
+                column: name.to_string(),
+                expected: expected.to_string(),
+            }),
+            Some(c) if !accepted.contains(&c.type_name.as_str()) => {
+                differences.push(ShapeDifference::WrongType {
+                    column: name.to_string(),
+                    found: c.type_name.clone(),
+                    expected: expected.to_string(),
+                })
+            }
+            Some(_) => {}
+        }
+    }
+    for c in columns {
+        if c.required && !EXPECTED.iter().any(|(name, ..)| *name == c.name) {
+            differences.push(ShapeDifference::RequiredColumn {
+                column: c.name.clone(),
+            });
+        }
+    }
+    let version_ok = !differences.iter().any(|d| d.column() == "version");
+    if version_ok && !version_unique {
+        differences.push(ShapeDifference::VersionNotUnique);
+    }
+    differences
+}
+
+/// How an existing tracking table differs from pgshift's.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum ShapeDifference {
+    /// A column pgshift reads or writes is not there.
+    MissingColumn {
+        /// The column.
+        column: String,
+        /// Its type in pgshift's DDL.
+        expected: String,
+    },
+    /// A column has a type pgshift cannot read as its own.
+    WrongType {
+        /// The column.
+        column: String,
+        /// The type found.
+        found: String,
+        /// Its type in pgshift's DDL.
+        expected: String,
+    },
+    /// A column pgshift does not know is NOT NULL without a default, so
+    /// pgshift cannot insert rows.
+    RequiredColumn {
+        /// The column.
+        column: String,
+    },
+    /// `version` is neither the primary key nor unique (dropped by hand?):
+    /// pgshift's upsert needs it.
+    VersionNotUnique,
+}
+
+impl ShapeDifference {
+    fn column(&self) -> &str {
+        match self {
+            ShapeDifference::MissingColumn { column, .. }
+            | ShapeDifference::WrongType { column, .. }
+            | ShapeDifference::RequiredColumn { column } => column,
+            ShapeDifference::VersionNotUnique => "version",
+        }
+    }
+}
+
+impl std::fmt::Display for ShapeDifference {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ShapeDifference::MissingColumn { column, expected } => {
+                write!(f, "no column `{column}` ({expected})")
+            }
+            ShapeDifference::WrongType {
+                column,
+                found,
+                expected,
+            } => write!(f, "column `{column}` is {found}, not {expected}"),
+            ShapeDifference::RequiredColumn { column } => write!(
+                f,
+                "column `{column}` is NOT NULL without a default, so pgshift cannot insert rows"
+            ),
+            ShapeDifference::VersionNotUnique => {
+                write!(f, "`version` is not the primary key (nor unique), which pgshift needs (`ALTER TABLE … ADD PRIMARY KEY (version)` restores it)")
+            }
+        }
+    }
+}
+
+/// Whose tracking table an unusable one looks like.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum Layout {
+    /// `version bigint, dirty boolean`.
+    GolangMigrate,
+    /// `version varchar` alone: dbmate's, and Rails' (ActiveRecord).
+    DbmateOrRails,
+    /// `version varchar, run_on timestamp`: Diesel's.
+    Diesel,
+    /// pgshift's (the seed's), with columns changed by hand.
+    PgshiftAltered,
+    /// None that pgshift knows.
+    Unknown,
+}
+
+impl Layout {
+    fn of(columns: &[Column]) -> Layout {
+        let names: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
+        let ours = EXPECTED
+            .iter()
+            .filter(|(name, ..)| names.contains(name))
+            .count();
+        match names.as_slice() {
+            ["version", "dirty"] => Layout::GolangMigrate,
+            ["version"] => Layout::DbmateOrRails,
+            ["version", "run_on"] => Layout::Diesel,
+            _ if ours >= 3 => Layout::PgshiftAltered,
+            _ => Layout::Unknown,
+        }
+    }
+}
+
+impl std::fmt::Display for Layout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Layout::GolangMigrate => {
+                "golang-migrate's `schema_migrations` (version bigint, dirty boolean)"
+            }
+            Layout::DbmateOrRails => "dbmate's or Rails' `schema_migrations` (version only)",
+            Layout::Diesel => "Diesel's migration table (version, run_on)",
+            Layout::PgshiftAltered => "pgshift's, altered by hand",
+            Layout::Unknown => "no migration tool pgshift knows",
+        })
+    }
+}
+
+/// What is wrong with a row of the tracking table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RowProblem {
+    /// `version` is NULL.
+    NullVersion,
+}
+
+/// Groups of rows that name one migration (`001` twice, or `1` and `001`).
+fn duplicates(applied: &[AppliedMigration]) -> Vec<Vec<Version>> {
+    let mut groups: Vec<Vec<Version>> = Vec::new();
+    // `applied` is sorted by version, and versions of one number sort
+    // next to each other.
+    for row in applied {
+        match groups.last_mut() {
+            Some(group) if group[0].same_number(&row.version) => group.push(row.version.clone()),
+            _ => groups.push(vec![row.version.clone()]),
+        }
+    }
+    groups.retain(|g| g.len() > 1);
+    groups
+}
+
+/// A column of a row read from a pgshift table, or a typed error naming
+/// it (the table may have been altered since its shape was checked).
+fn get<'a, T: postgres::types::FromSql<'a>>(
+    row: &'a postgres::Row,
+    index: usize,
+) -> Result<T, HistoryError> {
+    row.try_get(index).map_err(|source| HistoryError::Column {
+        column: row
+            .columns()
+            .get(index)
+            .map(|c| c.name().to_string())
+            .unwrap_or_else(|| index.to_string()),
+        source,
+    })
 }
 
 /// Quotes an identifier the way PostgreSQL's `quote_ident` does when it
@@ -350,6 +676,41 @@ pub enum HistoryError {
     /// The server refused a query on the tracking tables.
     #[error("cannot use the tracking table: {}", crate::error::db_message(.0))]
     Db(#[source] postgres::Error),
+    /// The tracking table exists, laid out otherwise than pgshift's.
+    #[error("the tracking table {table} is not laid out as pgshift's (it looks like {layout}): {}. Nothing was changed: point pgshift at a table of its own with --table NAME (it is created on the first `up`; `pgshift baseline VERSION` then marks what is already applied), or fix the table by hand", differences.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "))]
+    Shape {
+        /// The table, qualified and quoted.
+        table: String,
+        /// Whose layout it looks like.
+        layout: Layout,
+        /// What differs.
+        differences: Vec<ShapeDifference>,
+    },
+    /// One migration has several rows (the primary key was dropped by
+    /// hand, or `1` and `001` were both recorded).
+    #[error("the tracking table {table} records one migration more than once: {}; nothing was changed. Delete the extra rows by hand (keep one per migration) and, if the primary key was dropped, restore it (`ALTER TABLE {table} ADD PRIMARY KEY (version)`), then run again", versions.iter().map(|g| g.iter().map(Version::as_str).collect::<Vec<_>>().join(" and ")).collect::<Vec<_>>().join("; "))]
+    Duplicates {
+        /// The table, qualified and quoted.
+        table: String,
+        /// Each group of rows naming one migration.
+        versions: Vec<Vec<Version>>,
+    },
+    /// A row pgshift cannot read.
+    #[error("the tracking table {table} has a row with a NULL version; delete it by hand (`DELETE FROM {table} WHERE version IS NULL`), then run again")]
+    BadRow {
+        /// The table, qualified and quoted.
+        table: String,
+        /// What is wrong.
+        problem: RowProblem,
+    },
+    /// A column came back with a type pgshift cannot read.
+    #[error("cannot read column `{column}` of pgshift's tables: {source}; was the table altered while pgshift ran?")]
+    Column {
+        /// The column.
+        column: String,
+        /// The client's error.
+        source: postgres::Error,
+    },
 }
 
 #[cfg(test)]

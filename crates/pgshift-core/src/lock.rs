@@ -106,9 +106,10 @@ impl MigrationLock {
         self.key
     }
 
-    /// The session holding the lock, for queries that must not run on the
-    /// migration session (e.g. who blocks it while it waits). Nothing may
-    /// change its session state: it only holds the lock.
+    /// The session holding the lock: pgshift's own, where no migration
+    /// runs, so what a migration does to its session cannot reach it. It
+    /// looks up who blocks a busy migration (see `executor::busy`) and
+    /// writes the progress of no-transaction migrations.
     pub(crate) fn session(&mut self) -> &mut Client {
         &mut self.client
     }

@@ -179,6 +179,36 @@ impl Migrator {
         Ok(counts)
     }
 
+    /// The destructive statements of `scripts` with the rows each puts at
+    /// stake now (see [`Self::row_counts`]); connects only when there is
+    /// one. Read-only.
+    pub fn stakes<'s>(
+        &self,
+        scripts: impl IntoIterator<Item = &'s crate::script::Script>,
+    ) -> Result<Vec<crate::destructive::Stake>, Error> {
+        let found: Vec<crate::destructive::Destructive> = scripts
+            .into_iter()
+            .flat_map(crate::destructive::find)
+            .collect();
+        let tables: Vec<&str> = found.iter().filter_map(|d| d.loss.table()).collect();
+        let mut counts = if tables.is_empty() {
+            Vec::new()
+        } else {
+            self.row_counts(&tables)?
+        }
+        .into_iter();
+        Ok(found
+            .into_iter()
+            .map(|destructive| {
+                let rows = destructive
+                    .loss
+                    .table()
+                    .and_then(|_| counts.next().flatten());
+                crate::destructive::Stake { destructive, rows }
+            })
+            .collect())
+    }
+
     /// Applies pending migrations under the lock.
     pub fn up(
         &self,
@@ -186,8 +216,9 @@ impl Migrator {
         observer: &mut dyn FnMut(Progress<'_>),
     ) -> Result<UpOutcome, Error> {
         let (mut lock, mut client, notices) = self.lock_and_connect(observer)?;
-        self.table.ensure(&mut client)?;
+        // Read first: a table pgshift cannot use gets nothing created next to it.
         let history = self.table.read(&mut client)?;
+        self.table.ensure(&mut client)?;
         let plan = Plan::new(&self.set, &history);
         let steps = plan.up_steps(&self.set, up)?;
         if !steps.is_empty() {
@@ -216,8 +247,9 @@ impl Migrator {
         observer: &mut dyn FnMut(Progress<'_>),
     ) -> Result<Report, Error> {
         let (mut lock, mut client, notices) = self.lock_and_connect(observer)?;
-        self.table.ensure(&mut client)?;
+        // Read first: a table pgshift cannot use gets nothing created next to it.
         let history = self.table.read(&mut client)?;
+        self.table.ensure(&mut client)?;
         let plan = Plan::new(&self.set, &history);
         let steps = plan.rollback_steps(&self.set, target)?;
         if let Some(expected) = expected {
@@ -248,8 +280,9 @@ impl Migrator {
         observer: &mut dyn FnMut(Progress<'_>),
     ) -> Result<Report, Error> {
         let (mut lock, mut client, notices) = self.lock_and_connect(observer)?;
-        self.table.ensure(&mut client)?;
+        // Read first: a table pgshift cannot use gets nothing created next to it.
         let history = self.table.read(&mut client)?;
+        self.table.ensure(&mut client)?;
         let steps =
             Plan::new(&self.set, &history).rollback_steps(&self.set, &RollbackTarget::Steps(1))?;
         let Some(&index) = steps.first() else {
@@ -298,8 +331,9 @@ impl Migrator {
                 version: version.to_string(),
             })?;
         let (_lock, mut client, _notices) = self.lock_and_connect(&mut |_| {})?;
-        self.table.ensure(&mut client)?;
+        // Read first: a table pgshift cannot use gets nothing created next to it.
         let history = self.table.read(&mut client)?;
+        self.table.ensure(&mut client)?;
         let plan = Plan::new(&self.set, &history);
         let marked: Vec<&crate::migration::Migration> = plan
             .entries
@@ -380,11 +414,14 @@ impl Migrator {
             .connection
             .connect_with_notices(app, move |notice| sink.push(notice))?;
         prepare_session(&mut client, &self.options)?;
+        let mut lock = lock;
+        as_run_role(lock.session(), &self.options)?;
         Ok((lock, client, notices))
     }
 
     /// Runs `run` on an executor over the work session, which may look up
-    /// who blocks it on the lock session: `(lock, client)`.
+    /// who blocks it, and writes its bookkeeping, on the lock session:
+    /// `(lock, client)`.
     fn executor_run(
         &self,
         (lock, client): (&mut MigrationLock, &mut Client),
@@ -408,7 +445,8 @@ impl Migrator {
                 &self.options.audit,
                 notices,
             )
-            .with_watcher(&watcher);
+            .with_watcher(&watcher)
+            .with_session_setup(session_settings(&self.options));
             let mut forward = |event: Event<'_>| observer(Progress::Exec(event));
             Ok(run(&mut executor, &self.set, &mut forward)?)
         })
@@ -427,6 +465,29 @@ pub fn prepare_session(client: &mut Client, options: &RunOptions) -> Result<(), 
     client
         .batch_execute(&session_settings(options))
         .map_err(Error::Session)
+}
+
+/// Makes bookkeeping written on a session of pgshift's own (see
+/// [`Executor::with_bookkeeping`]) be by the same role as the migrations'
+/// (`applied_by`, the audit trail).
+fn as_run_role(client: &mut Client, options: &RunOptions) -> Result<(), Error> {
+    match &options.role {
+        Some(role) => client
+            .batch_execute(&format!("SET ROLE {}", quote_ident(role)))
+            .map_err(Error::Session),
+        None => Ok(()),
+    }
+}
+
+/// A session for [`Executor::with_bookkeeping`] where no lock session is
+/// held (the scratch databases of `drift` and `test`).
+pub(crate) fn bookkeeping_session(
+    connection: &ConnectionSettings,
+    options: &RunOptions,
+) -> Result<Client, Error> {
+    let mut client = connection.connect(&options.application_name)?;
+    as_run_role(&mut client, options)?;
+    Ok(client)
 }
 
 /// `SET` statements for the migration session, one a line.

@@ -29,6 +29,10 @@ pub enum State {
         /// The file's checksum now.
         current: Checksum,
     },
+    /// Applied, but no checksum was recorded (the row was written by
+    /// plain psql): whether the file changed since cannot be told.
+    /// `pgshift accept` records the file's checksum.
+    Unverified,
     /// Applied, but no file on disk.
     Missing,
     /// A no-transaction migration that stopped part way.
@@ -78,6 +82,8 @@ pub struct UpOptions {
     pub target: Option<String>,
     /// Run even though an applied migration's file changed.
     pub allow_modified: bool,
+    /// Run even though applied migrations have no recorded checksum.
+    pub allow_unverified: bool,
     /// Run even though applied migrations have no file.
     pub allow_missing: bool,
     /// Apply a pending migration older than the newest applied one.
@@ -128,7 +134,8 @@ impl Plan {
                             recorded: recorded.clone(),
                             current: migration.checksum.clone(),
                         },
-                        _ => State::Applied,
+                        Some(_) => State::Applied,
+                        None => State::Unverified,
                     };
                     entry.applied = Some(row.clone());
                 }
@@ -164,10 +171,16 @@ impl Plan {
         self.entries.iter().filter(move |e| wanted(&e.state))
     }
 
-    /// Modified and missing migrations: what `verify` reports.
+    /// Modified, unverified, missing and failed migrations: what `verify`
+    /// reports.
     pub fn problems(&self) -> Vec<&Entry> {
-        self.with_state(|s| matches!(s, State::Modified { .. } | State::Missing | State::Failed))
-            .collect()
+        self.with_state(|s| {
+            matches!(
+                s,
+                State::Modified { .. } | State::Unverified | State::Missing | State::Failed
+            )
+        })
+        .collect()
     }
 
     /// The migrations `up` applies, in order.
@@ -199,6 +212,15 @@ impl Plan {
             .collect();
         if !modified.is_empty() && !options.allow_modified {
             return Err(PlanError::Modified { versions: modified });
+        }
+        let unverified: Vec<Version> = self
+            .with_state(|s| *s == State::Unverified)
+            .map(|e| e.version.clone())
+            .collect();
+        if !unverified.is_empty() && !options.allow_unverified {
+            return Err(PlanError::Unverified {
+                versions: unverified,
+            });
         }
         let missing: Vec<Version> = self
             .with_state(|s| *s == State::Missing)
@@ -347,6 +369,12 @@ pub enum PlanError {
     Modified {
         /// Version, recorded checksum, current checksum.
         versions: Vec<(Version, Checksum, Checksum)>,
+    },
+    /// Applied migrations without a recorded checksum.
+    #[error("{} applied migration(s) have no recorded checksum (recorded by plain psql?), so pgshift cannot tell whether their files changed since: {}; compare them with what was deployed, then record their checksums with `pgshift accept VERSION... --reason \"…\"` or `pgshift accept --all-unverified --reason \"…\"` (or pass --allow-unverified)", versions.len(), join(versions.iter()))]
+    Unverified {
+        /// The versions.
+        versions: Vec<Version>,
     },
     /// Applied migrations without a file.
     #[error("applied migration(s) {} have no file in the migration folder; check --dir, or pass --allow-missing", join(versions.iter()))]

@@ -5,8 +5,10 @@
 //! `BEGIN`, its statements exactly as written, the tracking row, `COMMIT`
 //! (no transaction for `-- pgshift:no-transaction` files). pgshift's own
 //! bookkeeping for resumable migrations (the progress table) is left out:
-//! psql cannot resume anyway.
+//! psql cannot resume anyway. Each destructive statement is preceded by a
+//! comment with the rows it puts at stake now ([`Stake`]).
 
+use crate::destructive::Stake;
 use crate::history::{quote_literal, TrackingTable};
 use crate::migration::{Migration, MigrationSet};
 use crate::migrator::{session_settings, RunOptions};
@@ -20,6 +22,7 @@ pub fn up_script(
     steps: &[UpStep],
     table: &TrackingTable,
     run: &RunOptions,
+    stakes: &[Stake],
 ) -> String {
     let mut sql = header(steps.len(), "migration(s) to apply", run);
     writeln!(sql, "{}\n", table.create_sql()).expect("writing to a String cannot fail");
@@ -42,6 +45,7 @@ pub fn up_script(
             migration.transaction,
             from,
             &track,
+            stakes,
         );
     }
     sql
@@ -53,6 +57,7 @@ pub fn rollback_script(
     indices: &[usize],
     table: &TrackingTable,
     run: &RunOptions,
+    stakes: &[Stake],
 ) -> String {
     let mut sql = header(indices.len(), "migration(s) to roll back", run);
     for &index in indices {
@@ -72,6 +77,7 @@ pub fn rollback_script(
             rollback.transaction,
             0,
             &track,
+            stakes,
         );
     }
     sql
@@ -91,6 +97,7 @@ fn write_migration(
     mode: TransactionMode,
     from: usize,
     track: &str,
+    stakes: &[Stake],
 ) {
     let file = script.file().path().display();
     let transactional = mode == TransactionMode::Transactional;
@@ -111,7 +118,14 @@ fn write_migration(
             Step::Sql { file, span, .. } => {
                 index += 1;
                 if index > from {
-                    let text = script.files[*file].slice(*span).trim_end();
+                    let source = &script.files[*file];
+                    for stake in stakes.iter().filter(|s| {
+                        std::sync::Arc::ptr_eq(&s.destructive.file, source)
+                            && s.destructive.span == *span
+                    }) {
+                        let _ = writeln!(sql, "-- pgshift: destructive: {stake}");
+                    }
+                    let text = source.slice(*span).trim_end();
                     sql.push_str(text);
                     if !text.ends_with(';') {
                         // The last statement of a file may lack `;` (and end

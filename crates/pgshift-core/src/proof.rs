@@ -188,6 +188,7 @@ pub fn prove(
         scratch.connect_with_notices(&options.application_name, move |n| sink.push(n))?;
     prepare_session(&mut client, options)?;
     table.ensure(&mut client)?;
+    let bookkeeping = crate::migrator::bookkeeping_session(scratch, options)?;
     let snapshot_options = SnapshotOptions {
         tracking: table.clone(),
         include_tracking: false,
@@ -198,6 +199,7 @@ pub fn prove(
         table,
         options,
         client,
+        bookkeeping,
         notices,
         snapshot_options,
         report: ProofReport::default(),
@@ -230,6 +232,8 @@ struct Prover<'a> {
     table: &'a TrackingTable,
     options: &'a RunOptions,
     client: Client,
+    /// Where the executor records no-transaction migrations.
+    bookkeeping: Client,
     notices: NoticeQueue,
     snapshot_options: SnapshotOptions,
     report: ProofReport,
@@ -270,6 +274,8 @@ impl Prover<'_> {
             &self.options.audit,
             self.notices.clone(),
         )
+        .with_bookkeeping(&mut self.bookkeeping)
+        .with_session_setup(crate::migrator::session_settings(self.options))
     }
 
     fn find(

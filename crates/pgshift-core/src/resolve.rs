@@ -10,7 +10,9 @@
 //! hand: the migration is recorded as applied with its file's checksum).
 //!
 //! **Accept.** An applied migration whose file changed blocks `up` and
-//! fails `verify`. When the change is deliberate (a comment fixed after
+//! fails `verify`, and so does one applied without a checksum (by plain
+//! psql), whose file may have changed unseen: `accept` records the file's
+//! checksum for it. When the change is deliberate (a comment fixed after
 //! deploy), `accept` records the file's new checksum. The tracking table
 //! only keeps a hash of the old text, so to tell a comment fix from a
 //! changed statement pgshift records, with every apply and baseline, the
@@ -73,6 +75,18 @@ pub enum Change {
     Statements,
     /// Unknown: no statements checksum was recorded when it was applied.
     Unknown,
+    /// The row had no checksum at all (written by plain psql): the file's
+    /// is recorded for the first time.
+    FirstRecorded,
+}
+
+/// Which applied migrations `accept` takes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AcceptTarget {
+    /// These versions.
+    Versions(Vec<String>),
+    /// Every applied migration without a recorded checksum that has a file.
+    AllUnverified,
 }
 
 /// What `accept` did.
@@ -139,6 +153,11 @@ pub enum ResolveError {
         /// What is known about the change.
         change: Change,
     },
+    /// `accept --all-unverified` with no unverified migration.
+    #[error(
+        "every applied migration has a recorded checksum; there is nothing unverified to accept"
+    )]
+    NothingUnverified,
     /// `accept` without a reason.
     #[error("accept needs a reason (--reason \"…\"), recorded in the audit trail")]
     NoReason,
@@ -155,8 +174,9 @@ impl Migrator {
     ) -> Result<Repaired, crate::Error> {
         let migration = self.set().get(version);
         let (_lock, mut client, _) = self.lock_and_connect(&mut |_| {})?;
-        self.table().ensure(&mut client)?;
+        // Read first: a table pgshift cannot use gets nothing created next to it.
         let history = self.table().read(&mut client)?;
+        self.table().ensure(&mut client)?;
         let wanted = Version::recorded(version);
         let Some(failed) = history
             .failed
@@ -229,33 +249,86 @@ impl Migrator {
         })
     }
 
-    /// Accepts the current file of the applied migration `version` (see
-    /// the [module documentation](self)).
+    /// Accepts the current files of the applied migrations `which` (see
+    /// the [module documentation](self)), all in one transaction: either
+    /// every one is accepted or none.
+    ///
+    /// A row without a checksum (written by plain psql) has nothing to
+    /// compare with: the file's checksum is recorded as it is now
+    /// ([`Change::FirstRecorded`]), on the user's word in `reason`.
     pub fn accept(
         &self,
-        version: &str,
+        which: &AcceptTarget,
         reason: &str,
         force: bool,
-    ) -> Result<Accepted, crate::Error> {
+    ) -> Result<Vec<Accepted>, crate::Error> {
         if reason.trim().is_empty() {
             return Err(ResolveError::NoReason.into());
         }
-        let migration = self
-            .set()
-            .get(version)
-            .ok_or_else(|| ResolveError::UnknownVersion {
-                version: version.to_string(),
-            })?;
+        if let AcceptTarget::Versions(versions) = which {
+            if let Some(unknown) = versions.iter().find(|v| self.set().get(v).is_none()) {
+                return Err(ResolveError::UnknownVersion {
+                    version: unknown.clone(),
+                }
+                .into());
+            }
+        }
         let (_lock, mut client, _) = self.lock_and_connect(&mut |_| {})?;
-        self.table().ensure(&mut client)?;
+        // Read first: a table pgshift cannot use gets nothing created next to it.
         let history = self.table().read(&mut client)?;
-        let applied = history
-            .applied
-            .iter()
-            .find(|a| a.version.same_number(&migration.version))
-            .ok_or_else(|| ResolveError::NotApplied {
-                version: migration.version.to_string(),
-            })?;
+        self.table().ensure(&mut client)?;
+        let chosen: Vec<(
+            &crate::migration::Migration,
+            &crate::history::AppliedMigration,
+        )> = match which {
+            AcceptTarget::Versions(versions) => versions
+                .iter()
+                .map(|version| {
+                    let migration = self.set().get(version).expect("checked above");
+                    history
+                        .applied
+                        .iter()
+                        .find(|a| a.version.same_number(&migration.version))
+                        .map(|applied| (migration, applied))
+                        .ok_or_else(|| ResolveError::NotApplied {
+                            version: migration.version.to_string(),
+                        })
+                })
+                .collect::<Result<_, _>>()?,
+            AcceptTarget::AllUnverified => history
+                .applied
+                .iter()
+                .filter(|a| a.checksum.is_none())
+                .filter_map(|a| {
+                    self.set()
+                        .migrations()
+                        .iter()
+                        .find(|m| m.version.same_number(&a.version))
+                        .map(|m| (m, a))
+                })
+                .collect(),
+        };
+        if chosen.is_empty() {
+            return Err(ResolveError::NothingUnverified.into());
+        }
+        let mut accepted = Vec::with_capacity(chosen.len());
+        let mut tx = client.transaction().map_err(HistoryError::Db)?;
+        for (migration, applied) in chosen {
+            let one = self.accept_one(&mut tx, migration, applied, reason, force)?;
+            accepted.push(one);
+        }
+        tx.commit().map_err(HistoryError::Db)?;
+        Ok(accepted)
+    }
+
+    fn accept_one(
+        &self,
+        tx: &mut postgres::Transaction<'_>,
+        migration: &crate::migration::Migration,
+        applied: &crate::history::AppliedMigration,
+        reason: &str,
+        force: bool,
+    ) -> Result<Accepted, crate::Error> {
         let old = applied.checksum.as_ref().map(|c| c.as_str().to_string());
         if old.as_deref() == Some(migration.checksum.as_str()) {
             return Err(ResolveError::Unchanged {
@@ -264,46 +337,49 @@ impl Migrator {
             .into());
         }
         let new_statements = Checksum::of_statements(migration.script.texts());
-        let recorded: Option<String> = match &old {
-            None => None,
-            Some(old) => client
-                .query_opt(
-                    &format!(
-                        "SELECT statements_checksum::text FROM {} \
-                         WHERE ltrim(version, '0') = ltrim($1, '0') AND checksum = $2 \
-                         AND outcome = 'ok' AND statements_checksum IS NOT NULL \
-                         AND action IN ('apply', 'baseline', 'accept', 'repair') \
-                         ORDER BY id DESC LIMIT 1",
-                        self.table().audit_qualified()
-                    ),
-                    &[&applied.version.as_str(), old],
-                )
-                .map_err(HistoryError::Db)?
-                .map(|row| row.get(0)),
+        let change = match &old {
+            None => Change::FirstRecorded,
+            Some(old) => {
+                let recorded: Option<String> = tx
+                    .query_opt(
+                        &format!(
+                            "SELECT statements_checksum::text FROM {} \
+                             WHERE ltrim(version, '0') = ltrim($1, '0') AND checksum = $2 \
+                             AND outcome = 'ok' AND statements_checksum IS NOT NULL \
+                             AND action IN ('apply', 'baseline', 'accept', 'repair') \
+                             ORDER BY id DESC LIMIT 1",
+                            self.table().audit_qualified()
+                        ),
+                        &[&applied.version.as_str(), old],
+                    )
+                    .map_err(HistoryError::Db)?
+                    .map(|row| row.try_get(0))
+                    .transpose()
+                    .map_err(HistoryError::Db)?;
+                match recorded {
+                    Some(r) if r == new_statements.as_str() => Change::CommentsOnly,
+                    Some(_) => Change::Statements,
+                    None => Change::Unknown,
+                }
+            }
         };
-        let change = match recorded {
-            Some(r) if r == new_statements.as_str() => Change::CommentsOnly,
-            Some(_) => Change::Statements,
-            None => Change::Unknown,
-        };
-        if change != Change::CommentsOnly && !force {
+        let needs_force = matches!(change, Change::Statements | Change::Unknown);
+        if needs_force && !force {
             return Err(ResolveError::NeedsForce {
                 version: migration.version.to_string(),
                 change,
             }
             .into());
         }
-        let forced = change != Change::CommentsOnly;
         let detail = serde_json::json!({
             "old_checksum": old,
             "new_checksum": migration.checksum.as_str(),
             "change": change,
-            "forced": forced,
+            "forced": needs_force,
             "reason": reason,
         })
         .to_string();
         let started_at = Utc::now();
-        let mut tx = client.transaction().map_err(HistoryError::Db)?;
         tx.execute(
             &format!(
                 "UPDATE {} SET checksum = $2 WHERE version = $1",
@@ -320,14 +396,13 @@ impl Migrator {
         );
         entry.checksum = Some(migration.checksum.as_str());
         entry.statements_checksum = Some(new_statements);
-        self.write_audit(&mut tx, &entry)?;
-        tx.commit().map_err(HistoryError::Db)?;
+        self.write_audit(tx, &entry)?;
         Ok(Accepted {
             version: applied.version.clone(),
             old_checksum: old,
             new_checksum: migration.checksum.as_str().to_string(),
             change,
-            forced,
+            forced: needs_force,
         })
     }
 }

@@ -1,6 +1,5 @@
 //! `pgshift backup` and `pgshift restore`, and the `--backup` option.
 
-use super::confirm::group_thousands;
 use super::migrator;
 use crate::args::{BackupArgs, RestoreArgs, SafetyArgs};
 use crate::exit::ExitStatus;
@@ -9,6 +8,7 @@ use crate::render::failure::Failure;
 use crate::render::problem::Problem;
 use crate::settings::Settings;
 use pgshift_core::backup::{Backup, BackupOptions};
+use pgshift_core::destructive::group_thousands;
 
 /// What `--backup[=DIR]` asks for.
 pub fn options(settings: &Settings, safety: &SafetyArgs) -> Option<BackupOptions> {

@@ -67,6 +67,7 @@ pub fn run(settings: &Settings, out: &mut Output) -> Result<ExitStatus, Failure>
         status: ExitStatus::HealthCheckFailed,
         problems: render::problems(&report),
         completed: Vec::new(),
+        failed_rollback: None,
     })
 }
 
@@ -101,5 +102,6 @@ pub fn after_change(
         status: ExitStatus::HealthCheckFailed,
         problems,
         completed: completed.to_vec(),
+        failed_rollback: None,
     })
 }

@@ -6,7 +6,7 @@ use crate::exit::ExitStatus;
 use crate::output::{Output, Style};
 use crate::render::failure::Failure;
 use crate::render::problem::Problem;
-use pgshift_core::destructive::{self, Destructive};
+use pgshift_core::destructive::{self, Stake};
 use pgshift_core::migration::Migration;
 use pgshift_core::migrator::Migrator;
 use pgshift_core::script::Script;
@@ -29,38 +29,50 @@ pub fn confirm(
     confirmation: &Confirmation<'_>,
     yes: bool,
 ) -> Result<bool, Failure> {
-    let found: Vec<Destructive> = confirmation
+    let destructive = confirmation
         .scripts
         .iter()
-        .flat_map(|(_, script)| destructive::find(script))
-        .collect();
-    if yes || (found.is_empty() && !confirmation.always) {
+        .any(|(_, script)| !destructive::find(script).is_empty());
+    if yes || (!destructive && !confirmation.always) {
         return Ok(true);
     }
+    let stakes = migrator
+        .stakes(confirmation.scripts.iter().map(|(_, script)| *script))
+        .map_err(Failure::from)?;
     let versions: Vec<&str> = confirmation
         .scripts
         .iter()
         .map(|(m, _)| m.version.as_str())
         .collect();
+    // One line per destructive statement, the same `--dry-run` writes
+    // above it.
+    let line = |stake: &Stake| {
+        let d = &stake.destructive;
+        format!(
+            "{stake}  ({}:{})",
+            d.file.path().display(),
+            d.file.line_col(d.span.start).line
+        )
+    };
     if !out.interactive || out.json {
-        let what = if found.is_empty() {
+        let what = if stakes.is_empty() {
             String::new()
         } else {
-            format!(" ({} destructive statement(s))", found.len())
+            format!(" ({} destructive statement(s))", stakes.len())
         };
+        let mut problem = Problem::error(format!(
+            "to {} {}{what} pgshift needs a confirmation, and stdin is not a terminal",
+            confirmation.verb,
+            versions.join(", ")
+        ));
+        for stake in &stakes {
+            problem = problem.with_help(format!("destructive: {}", line(stake)));
+        }
         return Err(Failure::new(
             ExitStatus::Declined,
-            Problem::error(format!(
-                "to {} {}{what} pgshift needs a confirmation, and stdin is not a terminal",
-                confirmation.verb,
-                versions.join(", ")
-            ))
-            .with_help("review with --dry-run, then pass --yes to confirm"),
+            problem.with_help("review with --dry-run (it shows these lines above their statements), then pass --yes to confirm"),
         ));
     }
-    let tables: Vec<&str> = found.iter().filter_map(|d| d.loss.table()).collect();
-    let counts = migrator.row_counts(&tables).map_err(Failure::from)?;
-    let mut counts = counts.into_iter();
 
     out.diagnostic(format!(
         "{} this will {} on {}:\n",
@@ -76,55 +88,15 @@ pub fn confirm(
             script.file().path().display()
         ));
     }
-    if !found.is_empty() {
+    if !stakes.is_empty() {
         out.diagnostic(format!(
             "{}\n",
             out.paint(Style::Bold, "Destructive statements:")
         ));
-        for d in &found {
-            let at = d.file.line_col(d.span.start);
-            let stake = match d.loss.table() {
-                Some(_) => match counts.next().flatten() {
-                    Some(n) => format!(" — {} row(s) will be lost", group_thousands(n)),
-                    None => " — table not found now".to_string(),
-                },
-                None => String::new(),
-            };
-            out.diagnostic(format!(
-                "  {}{}  ({}:{})\n",
-                out.paint(Style::Error, &d.loss),
-                stake,
-                d.file.path().display(),
-                at.line
-            ));
+        for stake in &stakes {
+            out.diagnostic(format!("  {}\n", out.paint(Style::Error, line(stake))));
         }
     }
     let answer = out.ask("Type `yes` to continue: ");
     Ok(answer.as_deref() == Some("yes"))
-}
-
-/// `1204` → `1,204`.
-pub fn group_thousands(n: i64) -> String {
-    let digits = n.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if n < 0 {
-        out.insert(0, '-');
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn thousands_are_grouped() {
-        assert_eq!(super::group_thousands(1204), "1,204");
-        assert_eq!(super::group_thousands(999), "999");
-        assert_eq!(super::group_thousands(1_000_000), "1,000,000");
-    }
 }

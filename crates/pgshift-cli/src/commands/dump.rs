@@ -1,6 +1,6 @@
 //! `pgshift dump`: the configured database's schema, as SQL or JSON.
 
-use super::migrator;
+use super::connection;
 use crate::args::{DumpArgs, DumpFormat};
 use crate::exit::ExitStatus;
 use crate::output::Output;
@@ -10,9 +10,8 @@ use crate::settings::Settings;
 use pgshift_core::snapshot::{snapshot, SnapshotError, SnapshotOptions};
 
 pub fn run(settings: &Settings, args: &DumpArgs, out: &mut Output) -> Result<ExitStatus, Failure> {
-    let migrator = migrator(settings, out)?;
-    let mut client = migrator
-        .connection()
+    // The database's schema alone: no migration folder needed.
+    let mut client = connection(settings, out)?
         .connect("pgshift")
         .map_err(|e| Failure::from(pgshift_core::Error::from(e)))?;
     let options = SnapshotOptions {

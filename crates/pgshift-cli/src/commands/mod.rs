@@ -102,16 +102,32 @@ fn report(out: &mut Output, failure: &Failure) {
     for problem in &failure.problems {
         out.diagnostic(problem.render(out.color));
     }
-    if !failure.completed.is_empty() {
-        let versions: Vec<String> = failure
+    let done = |direction: Direction| -> Vec<String> {
+        failure
             .completed
             .iter()
+            .filter(|o| o.direction == direction)
             .map(|o| o.version.to_string())
-            .collect();
+            .collect()
+    };
+    let rolled_back = done(Direction::Down);
+    if !rolled_back.is_empty() {
+        out.diagnostic(format!(
+            "{} migration(s) were rolled back before the failure and are no longer applied: {}; {}\n",
+            rolled_back.len(),
+            rolled_back.join(", "),
+            match &failure.failed_rollback {
+                Some(version) => format!("{version} and the migrations before it stay applied"),
+                None => "the migrations before them stay applied".to_string(),
+            }
+        ));
+    }
+    let applied = done(Direction::Up);
+    if !applied.is_empty() {
         out.diagnostic(format!(
             "{} migration(s) completed before the failure and stay applied: {}\n",
-            versions.len(),
-            versions.join(", ")
+            applied.len(),
+            applied.join(", ")
         ));
     }
 }
@@ -168,6 +184,22 @@ fn migrator(settings: &Settings, out: &mut Output) -> Result<Migrator, Failure> 
         connection,
         settings.run.clone(),
     ))
+}
+
+/// `database: postgresql://user@host:port/db` (never the password): which
+/// database a command talks to, so a run against the wrong one (a stray
+/// `PGDATABASE`) shows. On stdout for the commands whose result is a
+/// report of it (`status`, `verify`), else as a progress line.
+fn name_database(out: &mut Output, migrator: &Migrator, on_stdout: bool) {
+    if out.json {
+        return;
+    }
+    let line = format!("database: {}", migrator.connection().redacted());
+    if on_stdout {
+        out.line(line);
+    } else {
+        out.progress(line);
+    }
 }
 
 /// Shows progress events as lines on stderr.

@@ -7,7 +7,7 @@ use crate::exit::ExitStatus;
 use crate::output::{Output, Style};
 use crate::render::failure::Failure;
 use crate::settings::Settings;
-use pgshift_core::resolve::{Change, RepairMark};
+use pgshift_core::resolve::{AcceptTarget, Change, RepairMark};
 
 pub fn repair(
     settings: &Settings,
@@ -46,15 +46,23 @@ pub fn accept(
     out: &mut Output,
 ) -> Result<ExitStatus, Failure> {
     let migrator = migrator(settings, out)?;
+    let which = if args.all_unverified {
+        AcceptTarget::AllUnverified
+    } else {
+        AcceptTarget::Versions(args.versions.clone())
+    };
     let accepted = migrator
-        .accept(&args.version, &args.reason, args.force)
+        .accept(&which, &args.reason, args.force)
         .map_err(Failure::from)?;
     if out.json {
         out.json_value(&serde_json::json!({ "ok": true, "accepted": accepted }));
-    } else {
+        return Ok(ExitStatus::Success);
+    }
+    for accepted in accepted {
         let change = match accepted.change {
             Change::CommentsOnly => "only comments and whitespace changed",
             Change::Statements => "statements changed (--force)",
+            Change::FirstRecorded => "no checksum was recorded before; the file's is now",
             _ => "change not verifiable (--force)",
         };
         out.line(format!(

@@ -23,6 +23,7 @@ pub fn run(
     };
     let migrator =
         migrator(settings, out)?.with_backup(super::backup::options(settings, &args.safety));
+    super::name_database(out, &migrator, false);
     let checks = super::check::load(settings, args.safety.no_checks)?;
     let (plan, _) = migrator.plan().map_err(Failure::from)?;
     let steps = plan
@@ -34,11 +35,20 @@ pub fn run(
         return Ok(ExitStatus::Success);
     }
     if args.dry_run {
+        let stakes = migrator
+            .stakes(
+                steps
+                    .iter()
+                    .filter_map(|&i| set.migrations()[i].rollback.as_ref())
+                    .map(|r| &r.script),
+            )
+            .map_err(Failure::from)?;
         out.raw(preview::rollback_script(
             set,
             &steps,
             migrator.table(),
             &settings.run,
+            &stakes,
         ));
         return Ok(ExitStatus::Success);
     }
@@ -99,6 +109,7 @@ pub fn run(
 pub fn redo(settings: &Settings, args: &RedoArgs, out: &mut Output) -> Result<ExitStatus, Failure> {
     let migrator =
         migrator(settings, out)?.with_backup(super::backup::options(settings, &args.safety));
+    super::name_database(out, &migrator, false);
     let checks = super::check::load(settings, args.safety.no_checks)?;
     let (plan, _) = migrator.plan().map_err(Failure::from)?;
     let set = migrator.set();

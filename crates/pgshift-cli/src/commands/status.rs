@@ -1,6 +1,6 @@
 //! `pgshift status` and `pgshift verify`.
 
-use super::migrator;
+use super::{migrator, name_database};
 use crate::exit::ExitStatus;
 use crate::output::{Output, Style};
 use crate::render::failure::Failure;
@@ -15,6 +15,7 @@ pub fn status(settings: &Settings, out: &mut Output) -> Result<ExitStatus, Failu
         out.json_value(&status::json(&plan, &migrator.connection().redacted()));
         return Ok(ExitStatus::Success);
     }
+    name_database(out, &migrator, true);
     out.line(status::table(&plan, out));
     out.line(status::summary(&plan));
     Ok(ExitStatus::Success)
@@ -24,6 +25,7 @@ pub fn verify(settings: &Settings, out: &mut Output) -> Result<ExitStatus, Failu
     let migrator = migrator(settings, out)?;
     let (plan, _history) = migrator.plan().map_err(Failure::from)?;
     let problems = plan.problems();
+    name_database(out, &migrator, true);
     if out.json {
         out.json_value(&serde_json::json!({
             "ok": problems.is_empty(),
@@ -44,6 +46,8 @@ pub fn verify(settings: &Settings, out: &mut Output) -> Result<ExitStatus, Failu
                     recorded.short(),
                     current.short()
                 ),
+                State::Unverified => "unverified: applied without a recorded checksum (by plain psql?), so a change to the file cannot be seen"
+                    .to_string(),
                 State::Missing => {
                     "missing: applied, but no file in the migration folder".to_string()
                 }
@@ -59,6 +63,12 @@ pub fn verify(settings: &Settings, out: &mut Output) -> Result<ExitStatus, Failu
                 entry.version,
                 entry.description
             ));
+        }
+        if problems.iter().any(|e| e.state == State::Unverified) {
+            out.line(
+                "help: compare unverified migrations with what was deployed, then record their checksums: \
+                 `pgshift accept --all-unverified --reason \"…\"` (or `pgshift accept VERSION... --reason \"…\"`)",
+            );
         }
     }
     Ok(if problems.is_empty() {

@@ -23,15 +23,30 @@ pub fn run(
         target: args.to.clone(),
         allow_modified: args.allow_modified,
         allow_missing: args.allow_missing,
+        allow_unverified: args.allow_unverified,
         allow_out_of_order: args.allow_out_of_order,
         resume: args.resume,
     };
     let migrator =
         migrator(settings, out)?.with_backup(super::backup::options(settings, &args.safety));
+    super::name_database(out, &migrator, false);
 
     if args.dry_run {
         let (_plan, steps) = migrator.up_preview(&options).map_err(Failure::from)?;
-        let sql = preview::up_script(migrator.set(), &steps, migrator.table(), &settings.run);
+        let stakes = migrator
+            .stakes(
+                steps
+                    .iter()
+                    .map(|s| &migrator.set().migrations()[s.migration].script),
+            )
+            .map_err(Failure::from)?;
+        let sql = preview::up_script(
+            migrator.set(),
+            &steps,
+            migrator.table(),
+            &settings.run,
+            &stakes,
+        );
         if out.json {
             out.json_value(&serde_json::json!({
                 "ok": true,

@@ -4,6 +4,7 @@ use super::problem::{Problem, Snippet};
 use crate::exit::ExitStatus;
 use pgshift_core::connect::ConnectError;
 use pgshift_core::executor::{Direction, ExecError};
+use pgshift_core::history::HistoryError;
 use pgshift_core::lock::LockError;
 use pgshift_core::migration::LoadError;
 use pgshift_core::migration::UnclosedKind;
@@ -21,6 +22,8 @@ pub struct Failure {
     pub problems: Vec<Problem>,
     /// Migrations completed before the failure, for the summary.
     pub completed: Vec<pgshift_core::executor::Outcome>,
+    /// The migration whose rollback failed: it stays applied.
+    pub failed_rollback: Option<pgshift_core::migration::Version>,
 }
 
 impl Failure {
@@ -30,6 +33,7 @@ impl Failure {
             status,
             problems: vec![problem],
             completed: Vec::new(),
+            failed_rollback: None,
         }
     }
 }
@@ -41,6 +45,7 @@ impl From<Error> for Failure {
                 status: ExitStatus::Validation,
                 problems: errors.0.iter().map(load_problem).collect(),
                 completed: Vec::new(),
+                failed_rollback: None,
             },
             Error::Connect(e) => Failure::new(ExitStatus::Connection, connect_problem(&e)),
             Error::Lock(e) => Failure::new(
@@ -49,6 +54,14 @@ impl From<Error> for Failure {
                     LockError::NotHeld => Problem::error(e.to_string()).with_code("lock-not-held"),
                     _ => Problem::error(e.to_string()).with_code("lock-timeout"),
                 },
+            ),
+            Error::History(
+                e @ (HistoryError::Shape { .. }
+                | HistoryError::Duplicates { .. }
+                | HistoryError::BadRow { .. }),
+            ) => Failure::new(
+                ExitStatus::Validation,
+                Problem::error(e.to_string()).with_code("tracking-table"),
             ),
             Error::History(e) => {
                 Failure::new(ExitStatus::MigrationFailed, Problem::error(e.to_string()))
@@ -67,6 +80,12 @@ impl From<Error> for Failure {
                 },
                 problems: vec![exec_problem(&failure.error)],
                 completed: failure.report.done.clone(),
+                failed_rollback: match &failure.error {
+                    ExecError::Statement(f) if f.direction == Direction::Down => {
+                        Some(f.version.clone())
+                    }
+                    _ => None,
+                },
             },
             Error::Role(e) => Failure::new(
                 ExitStatus::Connection,
@@ -135,6 +154,7 @@ fn rehearsal_failure(e: RehearsalError) -> Failure {
                 status: ExitStatus::HealthCheckFailed,
                 problems,
                 completed: Vec::new(),
+                failed_rollback: None,
             }
         }
         other => Failure::new(ExitStatus::Internal, Problem::error(other.to_string())),

@@ -10,6 +10,7 @@ pub fn state_word(state: &State) -> &'static str {
         State::Applied => "applied",
         State::Pending => "pending",
         State::Modified { .. } => "modified",
+        State::Unverified => "unverified",
         State::Missing => "missing",
         State::Failed => "failed",
     }
@@ -19,7 +20,7 @@ fn state_style(state: &State) -> Style {
     match state {
         State::Applied => Style::Ok,
         State::Pending => Style::Bold,
-        State::Modified { .. } | State::Missing => Style::Warn,
+        State::Modified { .. } | State::Unverified | State::Missing => Style::Warn,
         State::Failed => Style::Error,
     }
 }

@@ -87,3 +87,34 @@ fn history_prints_the_seeds_version_history_table() {
          | 002 | 2025-10-12 | Add b \\| c | Database Specialist |\n"
     );
 }
+
+/// Issue 11: the OS user in the audit trail is the process's user, not
+/// whatever `$USER` says (and not `?` when it is unset).
+#[test]
+fn the_audit_trail_names_the_os_user_from_the_uid() {
+    let Some(db) = test_db_or_skip!() else { return };
+    let project = Project::new();
+    project
+        .file("001_a.sql", "CREATE TABLE a (id int);\n")
+        .file("002_b.sql", "CREATE TABLE b (id int);\n");
+    let me = nix::unistd::User::from_uid(nix::unistd::getuid())
+        .unwrap()
+        .map(|u| u.name)
+        .unwrap_or_else(|| format!("uid {}", nix::unistd::getuid()));
+    Run::of(
+        project
+            .cmd(&db)
+            .args(["up", "--to", "001"])
+            .env_remove("USER")
+            .env_remove("LOGNAME"),
+    )
+    .assert_code(0);
+    Run::of(project.cmd(&db).arg("up").env("USER", "someone-else")).assert_code(0);
+    assert_eq!(
+        column(
+            &db,
+            "SELECT os_user FROM schema_migrations_audit ORDER BY id"
+        ),
+        [me.clone(), me]
+    );
+}

@@ -141,3 +141,24 @@ fn privileges_count_only_with_the_flag() {
         dump.stdout
     );
 }
+
+/// Issue 11: `dump` reads a database's schema and needs no migration folder.
+#[test]
+fn dump_needs_no_migration_folder() {
+    let Some(db) = test_db_or_skip!() else { return };
+    db.client().batch_execute(SCHEMA).unwrap();
+    let empty = tempfile::tempdir().unwrap();
+    let dump = Run::of(
+        assert_cmd::Command::cargo_bin("pgshift")
+            .unwrap()
+            .current_dir(empty.path())
+            .env("NO_COLOR", "1")
+            .args(["--database-url", db.url(), "dump"]),
+    );
+    dump.assert_code(0);
+    assert!(
+        dump.stdout.contains("CREATE TABLE public.users"),
+        "{}",
+        dump.stdout
+    );
+}

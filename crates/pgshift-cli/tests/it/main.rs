@@ -19,6 +19,7 @@ mod resolve;
 mod role;
 mod rollback;
 mod shell;
+mod tracking;
 mod up;
 mod validation;
 mod verify;

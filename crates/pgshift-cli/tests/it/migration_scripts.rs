@@ -465,12 +465,13 @@ fn assert_applied_as_described(
     status: &serde_json::Value,
     entries: &[serde_json::Value],
     scripts: &[Script],
+    state: &str,
 ) {
     assert_eq!(entries.len(), scripts.len(), "{status:#}");
     for (entry, script) in entries.iter().zip(scripts) {
         let context = format!("{entry:#}");
         assert_eq!(entry["version"], script.version.as_str(), "{context}");
-        assert_eq!(entry["state"], "applied", "{context}");
+        assert_eq!(entry["state"], state, "{context}");
         assert_eq!(
             entry["description"],
             header_description(&script.forward).as_str(),
@@ -722,7 +723,7 @@ fn pgshift_applies_verifies_and_rolls_back_the_project_migrations() {
     // status --json: applied, described by the headers, checksummed, timed.
     let status = status_json(&project, &db);
     let entries = status_entries(&status);
-    assert_applied_as_described(&status, entries, &scripts);
+    assert_applied_as_described(&status, entries, &scripts, "applied");
     for (entry, script) in entries.iter().zip(&scripts) {
         let context = format!("{entry:#}");
         let checksum = entry["applied"]["checksum"]
@@ -847,7 +848,7 @@ fn pgshift_recognises_a_database_migrated_with_psql() {
 
     let status = status_json(&project, &db);
     let entries = status_entries(&status);
-    assert_applied_as_described(&status, entries, &scripts);
+    assert_applied_as_described(&status, entries, &scripts, "unverified");
     for entry in entries {
         let context = format!("{entry:#}");
         // psql records neither.
@@ -855,10 +856,35 @@ fn pgshift_recognises_a_database_migrated_with_psql() {
         assert!(entry["applied"]["execution_time_ms"].is_null(), "{context}");
     }
 
+    // Without checksums, an edit to a file since psql ran it cannot be
+    // seen: pgshift says so and changes nothing until they are accepted.
+    Run::of(project.cmd(&db).arg("verify")).assert_code(3);
+    let refused = Run::of(project.cmd(&db).arg("up"));
+    refused.assert_code(3);
+    assert!(
+        refused.stderr.contains("--all-unverified"),
+        "{}",
+        refused.all()
+    );
+    assert_eq!(
+        tracking_rows(&db),
+        tracking,
+        "a refused `up` changed schema_migrations"
+    );
+    Run::of(project.cmd(&db).args([
+        "accept",
+        "--all-unverified",
+        "--reason",
+        "the files are the ones psql ran",
+    ]))
+    .assert_code(0);
+
     let up = Run::of(project.cmd(&db).arg("up"));
     up.assert_code(0);
     assert!(up.stdout.contains("Nothing to apply"), "{}", up.all());
     Run::of(project.cmd(&db).arg("verify")).assert_code(0);
+    let status = status_json(&project, &db);
+    assert_applied_as_described(&status, status_entries(&status), &scripts, "applied");
 
     // Nothing was re-run: the migrations' objects are exactly as psql left
     // them (pgshift may have added its own bookkeeping next to the tracking
@@ -867,11 +893,6 @@ fn pgshift_recognises_a_database_migrated_with_psql() {
         "schema after `pgshift up` on a psql-migrated database",
         &schema,
         &schema_dump_without_bookkeeping(db.url()),
-    );
-    assert_eq!(
-        tracking_rows(&db),
-        tracking,
-        "`pgshift up` with nothing to apply changed schema_migrations"
     );
 }
 

@@ -405,3 +405,38 @@ fn drift_needs_the_files_of_applied_migrations() {
     );
     assert_dropped(&db, &run);
 }
+
+/// Issue 11, section 6, on scratch databases too: `pgshift test` and
+/// `pgshift drift` record a no-transaction migration that makes its
+/// session read-only or discards it.
+#[test]
+fn scratch_runs_survive_what_a_migration_does_to_its_session() {
+    let Some(db) = test_db_or_skip!() else { return };
+    let project = Project::new();
+    project
+        .file(
+            "001_users.sql",
+            &format!(
+                "-- pgshift:no-transaction\n{USERS}SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY;\n\
+                 DISCARD ALL;\n"
+            ),
+        )
+        .file("rollback_001.sql", USERS_DOWN)
+        .file("002_more.sql", "CREATE TABLE IF NOT EXISTS more (id int);\n")
+        .file("rollback_002.sql", "DROP TABLE IF EXISTS more;\n");
+    let test = scratch_cmd(&project, &["test"]);
+    assert!(
+        test.stdout.contains("2 migration(s) proven"),
+        "{}",
+        test.all()
+    );
+    Run::of(project.cmd(&db).args(["up", "--no-lint"])).assert_code(0);
+    let drift = Run::of(
+        project
+            .cmd(&db)
+            .arg("drift")
+            .arg("--dev-url")
+            .arg(admin_url()),
+    );
+    drift.assert_code(0);
+}

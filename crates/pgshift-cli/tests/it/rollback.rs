@@ -183,3 +183,101 @@ fn baseline_marks_without_running() {
         ["baseline", "apply"]
     );
 }
+
+/// Issue 11: after a failed rollback run, the summary says which
+/// migrations were rolled back and which stay applied (it said the rolled
+/// back ones "stay applied").
+#[test]
+fn a_failed_rollback_run_says_what_was_rolled_back() {
+    let Some(db) = test_db_or_skip!() else { return };
+    let project = project_with_rollbacks();
+    project.file("rollback_001.sql", "SELECT 1 / 0;\n");
+    Run::of(project.cmd(&db).arg("up")).assert_code(0);
+    let run = Run::of(project.cmd(&db).args(["rollback", "--steps", "2", "--yes"]));
+    run.assert_code(1);
+    assert_eq!(applied_versions(&db), ["001"]);
+    assert!(
+        run.stderr.contains(
+            "1 migration(s) were rolled back before the failure and are no longer applied: 002; \
+             001 and the migrations before it stay applied"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("stay applied: 002"), "{}", run.stderr);
+}
+
+/// Issue 11: `up`, `status`, `verify` and `rollback` say which database
+/// they talk to, without the password.
+#[test]
+fn commands_name_the_database_without_the_password() {
+    let Some(db) = test_db_or_skip!() else { return };
+    let project = project_with_rollbacks();
+    // Trust authentication never asks for it, so any password connects.
+    let url = db.url().replace("postgres@", "postgres:hunter2@");
+    let expected = format!("database: {}", db.url());
+    for command in [
+        &["up"][..],
+        &["status"],
+        &["verify"],
+        &["rollback", "--yes"],
+        &["rollback", "--dry-run"],
+        &["up", "--dry-run"],
+    ] {
+        let run = Run::of(project.bare().arg("--database-url").arg(&url).args(command));
+        run.assert_code(0);
+        assert!(run.all().contains(&expected), "{command:?}: {}", run.all());
+        assert!(!run.all().contains("hunter2"), "{command:?}: {}", run.all());
+    }
+    let status = Run::of(project.cmd(&db).arg("status"));
+    assert!(status.stdout.starts_with(&expected), "{}", status.stdout);
+}
+
+/// Issue 11: `--dry-run` (rollback and up) writes each destructive
+/// statement's live row count above it, and the refusal without a terminal
+/// lists the same lines.
+#[test]
+fn dry_run_and_the_refusal_show_the_rows_at_stake() {
+    let Some(db) = test_db_or_skip!() else { return };
+    let project = Project::new();
+    project
+        .file("001_users.sql", "CREATE TABLE users (id int);\n")
+        .file("rollback_001.sql", "SELECT 1;\nDROP TABLE users;\n");
+    Run::of(project.cmd(&db).arg("up")).assert_code(0);
+    db.client()
+        .batch_execute("INSERT INTO users SELECT generate_series(1, 1234)")
+        .unwrap();
+    let stake = "DROP TABLE users — 1,234 row(s) will be lost";
+
+    let dry = Run::of(project.cmd(&db).args(["rollback", "--dry-run"]));
+    dry.assert_code(0);
+    assert!(
+        dry.stdout.contains(&format!(
+            "SELECT 1;\n-- pgshift: destructive: {stake}\nDROP TABLE users;"
+        )),
+        "{}",
+        dry.stdout
+    );
+    let refused = Run::of(project.cmd(&db).arg("rollback"));
+    refused.assert_code(6);
+    assert!(
+        refused.stderr.contains(&format!(
+            "destructive: {stake}  (migration_scripts/rollback_001.sql:2)"
+        )),
+        "{}",
+        refused.stderr
+    );
+    assert!(refused.stderr.contains("--dry-run"), "{}", refused.stderr);
+
+    project.file("002_purge.sql", "DELETE FROM users;\n");
+    let up = Run::of(project.cmd(&db).args(["up", "--dry-run"]));
+    up.assert_code(0);
+    assert!(
+        up.stdout.contains(
+            "-- pgshift: destructive: DELETE FROM users (no WHERE) — 1,234 row(s) will be lost\nDELETE FROM users;"
+        ),
+        "{}",
+        up.stdout
+    );
+    assert_eq!(column(&db, "SELECT count(*) FROM users"), ["1234"]);
+}

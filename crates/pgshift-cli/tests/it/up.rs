@@ -442,3 +442,31 @@ fn a_configured_tracking_table_cannot_inject_sql() {
         ["2"]
     );
 }
+
+/// Issue 11: pgshift's own SQL (the tracking row, COMMIT) never shares a
+/// query with the migration's text, so a last statement left open cannot
+/// swallow it, and no error quotes it as the user's.
+#[test]
+fn pgshift_sql_never_appears_in_a_users_error() {
+    let Some(db) = test_db_or_skip!() else { return };
+    for last in ["SELECT $$abc", "SELECT \"abc", "SELECT 1 /* open"] {
+        let project = Project::new();
+        project.file("001_a.sql", &format!("CREATE TABLE a (id int);\n{last}\n"));
+        let up = Run::of(project.cmd(&db).arg("up"));
+        assert_ne!(up.code, 0, "{last}: {}", up.all());
+        for ours in ["pgshift_record", "EXECUTE", "COMMIT", "'apply'"] {
+            assert!(
+                !up.all().contains(ours),
+                "{last}: shows {ours}\n{}",
+                up.all()
+            );
+        }
+        assert!(!exists(&db, "a"), "{last}");
+        assert!(
+            column(&db, "SELECT count(*) FROM schema_migrations")
+                .iter()
+                .all(|n| n == "0"),
+            "{last}"
+        );
+    }
+}

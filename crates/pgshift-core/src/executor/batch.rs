@@ -7,9 +7,9 @@
 //! whole text sent, so each statement's character offset is kept to map a
 //! position back to its statement and file.
 //!
-//! The batch that ends a migration also carries what follows its
-//! statements, the tracking row and `COMMIT`, so a small migration is one
-//! round trip.
+//! A batch holds the migration's text only: pgshift's tracking row and
+//! `COMMIT` follow in a query of their own, so a statement left open at
+//! the end of the file cannot swallow them.
 //!
 //! What a batch cannot tell is which of its statements failed when the
 //! error carries no position (a constraint violation, "already exists"):
@@ -66,11 +66,6 @@ pub(super) struct Batch {
     parts: Vec<Part>,
     /// The query sent.
     pub text: String,
-    /// No steps follow the batch in its script.
-    pub ends_script: bool,
-    /// SQL that is not the script's follows the statements
-    /// ([`Self::finish_with`]).
-    finished: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -125,8 +120,6 @@ impl Batch {
             first_statement,
             parts: Vec::new(),
             text: String::new(),
-            ends_script: false,
-            finished: false,
         };
         if begin {
             batch.text.push_str(BEGIN_PREFIX);
@@ -166,22 +159,13 @@ impl Batch {
             !batch.parts.is_empty(),
             "a batch starts at a SQL step ({first_step})"
         );
-        batch.ends_script = first_step + batch.parts.len() == script.steps.len();
         batch
-    }
-
-    /// Sends `sql` after the statements, in the same query.
-    pub fn finish_with(&mut self, sql: &str) {
-        // The last statement of a file may lack its semicolon.
-        self.text.push_str("\n;");
-        self.text.push_str(sql);
-        self.finished = true;
     }
 
     /// True when an error without a position can only have come from the
     /// batch's one statement.
     pub fn is_lone_statement(&self) -> bool {
-        self.parts.len() == 1 && !self.finished
+        self.parts.len() == 1
     }
 
     /// Statements in the batch.
@@ -215,7 +199,7 @@ impl Batch {
 
     /// The statement holding `position` (1-based, in characters of
     /// [`Self::text`]), or `None` when it points at no statement of the
-    /// script (`BEGIN;`, or what [`Self::finish_with`] added).
+    /// script (`BEGIN;`).
     pub fn locate(&self, position: u32) -> Option<Located> {
         let at = (position as usize).checked_sub(1)?;
         let index = self
@@ -280,15 +264,11 @@ mod tests {
             "a position inside BEGIN; is no statement's"
         );
         assert_eq!(batch.locate(0), None);
-        assert!(batch.ends_script && !batch.is_lone_statement());
+        assert!(!batch.is_lone_statement());
 
-        let mut batch = Batch::collect(&s, 1, 2, false);
+        let batch = Batch::collect(&s, 1, 2, false);
         assert!(batch.is_lone_statement());
-        batch.finish_with("COMMIT");
-        assert_eq!(batch.text, "SELECT nope;\n;COMMIT");
-        assert!(!batch.is_lone_statement(), "the error may be the COMMIT's");
-        let commit = batch.text.find("COMMIT").unwrap() as u32 + 1;
-        assert_eq!(batch.locate(commit), None);
+        assert_eq!(batch.text, "SELECT nope;", "the migration's text alone");
     }
 
     #[test]
@@ -331,7 +311,6 @@ mod tests {
         let s = script("SELECT 1;\n\\echo hi\nSELECT 2;\n");
         let first = Batch::collect(&s, 0, 1, true);
         assert_eq!(first.len(), 1);
-        assert!(!first.ends_script);
         let second = Batch::collect(&s, 2, 2, false);
         assert_eq!(
             (second.first_statement, second.text.as_str()),

@@ -214,6 +214,11 @@ impl<'s> Watcher<'s> {
         }
     }
 
+    /// The lock session, for bookkeeping between the watcher's looks.
+    pub(crate) fn session(&self) -> std::sync::MutexGuard<'_, &'s mut Client> {
+        lock(&self.session)
+    }
+
     /// Starts the thread in `scope`; it ends when the result is dropped.
     pub(crate) fn spawn<'a>(&'a self, scope: &'a std::thread::Scope<'a, '_>) -> Watching<'a, 's> {
         scope.spawn(|| self.serve());

@@ -3,9 +3,9 @@
 //! A transactional migration runs as `BEGIN`, its statements, the
 //! tracking-row upsert, `COMMIT`: it either happens entirely with its row,
 //! or not at all. Its statements (as the lexer split them) go to the server
-//! in runs sent as one query each, the last run followed by the tracking row
-//! and `COMMIT` in the same query (see `batch`): a small migration is one
-//! round trip whatever its length. A server error or notice still maps back
+//! in runs sent as one query each, then the tracking row and `COMMIT` in
+//! one more (see `batch`): a small migration is two round trips whatever
+//! its length. A server error or notice still maps back
 //! to its statement and file position. Lock timeouts and
 //! deadlocks are retried within a time budget, each attempt reported with
 //! who blocked it, the next one as soon as the blockers are gone (see
@@ -14,7 +14,15 @@
 //! A `-- pgshift:no-transaction` migration runs statement by statement in
 //! autocommit, recording after each statement how far it got in the
 //! progress table, so a failure can be shown by `status` and resumed by
-//! `up --resume` once its cause is fixed.
+//! `up --resume` once its cause is fixed. Those records go to a
+//! bookkeeping session of pgshift's own ([`Executor::with_bookkeeping`]),
+//! so what such a migration does to its session (`SET SESSION
+//! CHARACTERISTICS AS TRANSACTION READ ONLY`, `DISCARD ALL`, `SET ROLE`,
+//! `RESET ALL`) cannot break them.
+//!
+//! pgshift's own SQL never shares a query with a migration's text: a
+//! statement left open at the end of a file would swallow it, and the
+//! server's error would then quote pgshift's SQL as the user's.
 //!
 //! The executor never prints: it reports [`Event`]s to an observer and
 //! returns a [`Report`] of what was done, on failure too.
@@ -395,6 +403,38 @@ pub struct Executor<'c> {
     session_pid: Option<i32>,
     /// Attempts at the current migration.
     attempts: u32,
+    /// Where no-transaction migrations record their progress; without one,
+    /// the watcher's lock session, else the work session.
+    bookkeeping: Option<&'c mut Client>,
+    /// The run's session settings (`SET ROLE`, timeouts), restored after a
+    /// no-transaction migration; `None`: the session is left as it is.
+    session_setup: Option<String>,
+}
+
+/// A bookkeeping session: borrowed outright, or the lock session, locked
+/// away from the watcher's thread while it is used.
+enum Bookkeeping<'a, 'c> {
+    Borrowed(&'a mut Client),
+    Shared(std::sync::MutexGuard<'a, &'c mut Client>),
+}
+
+impl std::ops::Deref for Bookkeeping<'_, '_> {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        match self {
+            Bookkeeping::Borrowed(client) => client,
+            Bookkeeping::Shared(guard) => guard,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Bookkeeping<'_, '_> {
+    fn deref_mut(&mut self) -> &mut Client {
+        match self {
+            Bookkeeping::Borrowed(client) => client,
+            Bookkeeping::Shared(guard) => guard,
+        }
+    }
 }
 
 /// Where [`Executor::run_statements`] starts.
@@ -434,6 +474,39 @@ impl<'c> Executor<'c> {
             watcher: None,
             session_pid: None,
             attempts: 1,
+            bookkeeping: None,
+            session_setup: None,
+        }
+    }
+
+    /// After each no-transaction migration, resets its session (`RESET
+    /// ALL`, `RESET ROLE`) and runs `setup` (the run's `SET ROLE` and
+    /// timeouts) again: as under psql, where each file has a session of its
+    /// own, what such a migration did to its session (`DISCARD ALL` drops
+    /// the role, `RESET ALL` the lock timeout, `SET SESSION CHARACTERISTICS`
+    /// makes every later transaction read-only) does not carry over to the
+    /// migrations after it.
+    pub fn with_session_setup(mut self, setup: String) -> Self {
+        self.session_setup = Some(setup);
+        self
+    }
+
+    /// Writes the progress and tracking rows of no-transaction migrations,
+    /// and the audit rows of failures, on `session` (pgshift's own, on the
+    /// same database), not on the session the migrations run on.
+    pub fn with_bookkeeping(mut self, session: &'c mut Client) -> Self {
+        self.bookkeeping = Some(session);
+        self
+    }
+
+    /// The session for bookkeeping outside a migration's transaction: the
+    /// one given, else the lock session the watcher shares, else the work
+    /// session.
+    fn bookkeeping(&mut self) -> Bookkeeping<'_, 'c> {
+        match (&mut self.bookkeeping, self.watcher) {
+            (Some(session), _) => Bookkeeping::Borrowed(session),
+            (None, Some(watcher)) => Bookkeeping::Shared(watcher.session()),
+            (None, None) => Bookkeeping::Borrowed(self.client),
         }
     }
 
@@ -467,12 +540,9 @@ impl<'c> Executor<'c> {
             detail: None,
             statements_checksum: None,
         };
-        let _ = audit::write(
-            self.client,
-            &self.table.audit_insert_sql(),
-            self.audit,
-            &entry,
-        );
+        let sql = self.table.audit_insert_sql();
+        let context = self.audit;
+        let _ = audit::write(&mut *self.bookkeeping(), &sql, context, &entry);
     }
 
     /// Applies `steps` in order. Stops at the first failure; migrations
@@ -544,7 +614,7 @@ impl<'c> Executor<'c> {
                     TransactionMode::NoTransaction => this
                         .run_autocommit(migration, &rollback.script, Direction::Down, observer)
                         .and_then(|elapsed| {
-                            this.client
+                            this.bookkeeping()
                                 .batch_execute(&record(Some(millis(elapsed))))
                                 .map_err(|e| tracking_error(migration, e))?;
                             Ok(elapsed)
@@ -573,7 +643,18 @@ impl<'c> Executor<'c> {
         ) -> Result<Duration, ExecError>,
     ) -> Result<Report, ExecFailure> {
         let mut report = Report::default();
-        let name = match prepare_named(self.client, record_sql) {
+        let no_transaction = |migration: &Migration| {
+            let mode = match direction {
+                Direction::Up => Some(migration.transaction),
+                Direction::Down => migration.rollback.as_ref().map(|r| r.transaction),
+            };
+            mode == Some(TransactionMode::NoTransaction)
+        };
+        let mut prepared = prepare_named(self.client, record_sql);
+        if self.bookkeeping.is_some() && migrations.iter().any(|(m, _)| no_transaction(m)) {
+            prepared = prepared.and_then(|_| prepare_named(&mut self.bookkeeping(), record_sql));
+        }
+        let name = match prepared {
             Ok(name) => name,
             Err(e) => return Err(fail(report, ExecError::Tracking(HistoryError::Db(e)))),
         };
@@ -602,7 +683,22 @@ impl<'c> Executor<'c> {
             };
             let first_attempt = Instant::now();
             self.attempts = 1;
-            let result = run(self, migration, resume_at, &record, observer);
+            let mut result = run(self, migration, resume_at, &record, observer);
+            if result.is_ok() && no_transaction(migration) {
+                // What it did to its session ends with it (see
+                // `with_session_setup`), and `DISCARD ALL` or `DEALLOCATE`
+                // in it dropped the statement the next ones record with.
+                let reset = self
+                    .session_setup
+                    .as_ref()
+                    .map(|setup| format!("RESET ALL;\nRESET ROLE;\n{setup}"));
+                result = reset
+                    .map_or(Ok(()), |sql| self.client.batch_execute(&sql))
+                    .and_then(|()| prepare_named(self.client, record_sql))
+                    .map(drop)
+                    .map_err(|e| tracking_error(migration, e))
+                    .and(result);
+            }
             match result {
                 Ok(elapsed) => {
                     let ran = Ran {

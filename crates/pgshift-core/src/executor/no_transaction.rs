@@ -1,6 +1,9 @@
 //! A `-- pgshift:no-transaction` migration: statements in autocommit,
 //! progress recorded after each, so a failure can be shown by `status` and
-//! resumed by `up --resume`.
+//! resumed by `up --resume`. The records go to the bookkeeping session
+//! (see [`Executor::with_bookkeeping`]): the statements may change their
+//! own session in ways that would break them (read-only transactions,
+//! `DISCARD ALL`, another role).
 
 use super::{
     find_invalid_indexes, millis, tracking_error, Direction, Event, ExecError, Executor, Record,
@@ -21,13 +24,16 @@ impl Executor<'_> {
     ) -> Result<Duration, ExecError> {
         let table = self.table;
         table
-            .ensure_progress(self.client)
-            .map_err(ExecError::Tracking)?;
+            .ensure_progress(&mut *self.bookkeeping())
+            .map_err(|e| match e {
+                crate::history::HistoryError::Db(e) => tracking_error(migration, e),
+                other => ExecError::Tracking(other),
+            })?;
         let progress = table.progress_qualified();
         let total = migration.script.statement_count();
         let version = migration.version.as_str();
         let start_digest = crate::plan::done_digest(migration, resume_at);
-        self.client
+        self.bookkeeping()
             .execute(
                 &format!(
                     "INSERT INTO {progress} (version, checksum, statements_total, statements_done, done_digest) \
@@ -49,6 +55,9 @@ impl Executor<'_> {
         );
 
         let started = Instant::now();
+        // Taken out for the statements' run, which borrows the executor.
+        let mut bookkeeping = self.bookkeeping.take();
+        let watcher = self.watcher;
         let result = self.run_statements(
             migration,
             &migration.script,
@@ -57,22 +66,29 @@ impl Executor<'_> {
             observer,
             |client, done| {
                 let digest = crate::plan::done_digest(migration, done);
-                client
-                    .execute(&advance, &[&version, &(done as i32), &digest])
-                    .map_err(|e| tracking_error(migration, e))?;
+                let params: [&(dyn postgres::types::ToSql + Sync); 3] =
+                    [&version, &(done as i32), &digest];
+                match (bookkeeping.as_deref_mut(), watcher) {
+                    (Some(session), _) => session.execute(&advance, &params),
+                    (None, Some(watcher)) => watcher.session().execute(&advance, &params),
+                    (None, None) => client.execute(&advance, &params),
+                }
+                .map_err(|e| tracking_error(migration, e))?;
                 Ok(())
             },
         );
+        self.bookkeeping = bookkeeping;
         match result {
             Ok(()) => {
                 let elapsed = started.elapsed();
                 let ms = millis(elapsed);
                 // The tracking row, the audit row and the end of the
                 // progress record commit together.
+                let mut client = self.bookkeeping();
                 let mut finish = || -> Result<(), postgres::Error> {
-                    self.client.batch_execute("BEGIN")?;
-                    let done = self.client.batch_execute(&record(Some(ms))).and_then(|()| {
-                        self.client
+                    client.batch_execute("BEGIN")?;
+                    let done = client.batch_execute(&record(Some(ms))).and_then(|()| {
+                        client
                             .execute(
                                 &format!("DELETE FROM {progress} WHERE version = $1"),
                                 &[&version],
@@ -80,9 +96,9 @@ impl Executor<'_> {
                             .map(drop)
                     });
                     match done {
-                        Ok(()) => self.client.batch_execute("COMMIT"),
+                        Ok(()) => client.batch_execute("COMMIT"),
                         Err(e) => {
-                            let _ = self.client.batch_execute("ROLLBACK");
+                            let _ = client.batch_execute("ROLLBACK");
                             Err(e)
                         }
                     }
@@ -102,7 +118,7 @@ impl Executor<'_> {
                     }
                     _ => return Err(error),
                 };
-                let _ = self.client.execute(
+                let _ = self.bookkeeping().execute(
                     &format!(
                         "UPDATE {progress} SET error = $2, sqlstate = $3, updated_at = CURRENT_TIMESTAMP WHERE version = $1"
                     ),

@@ -30,13 +30,6 @@ enum Sending {
     OneByOne { shown: usize },
 }
 
-/// Whether the batches of an attempt ended with its `COMMIT`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Committed {
-    Yes,
-    No,
-}
-
 /// Why an attempt at a transactional migration failed.
 #[derive(Debug)]
 enum AttemptError {
@@ -181,13 +174,7 @@ impl Executor<'_> {
     ) -> Result<Duration, AttemptError> {
         let started = Instant::now();
         let ran = match sending {
-            Sending::Batched => {
-                let end = match record {
-                    Some(record) => format!("{};\nCOMMIT", record(None)),
-                    None => "COMMIT".to_string(),
-                };
-                self.run_batches(migration, script, direction, observer, &end, started)
-            }
+            Sending::Batched => self.run_batches(migration, script, direction, observer, started),
             Sending::OneByOne { shown } => self
                 .run_statements(
                     migration,
@@ -197,28 +184,10 @@ impl Executor<'_> {
                     observer,
                     |_, _| Ok(()),
                 )
-                .map(|()| Committed::No)
                 .map_err(AttemptError::Failed),
         };
-        let result = ran.and_then(|committed| {
-            if committed == Committed::Yes {
-                return Ok(());
-            }
-            if let Some(record) = record {
-                self.client
-                    .batch_execute(&record(None))
-                    .map_err(|e| AttemptError::Failed(tracking_error(migration, e)))?;
-            }
-            self.client.batch_execute("COMMIT").map_err(|e| {
-                AttemptError::Failed(match ServerError::from_error(&e) {
-                    Some(server) => ExecError::Commit {
-                        version: migration.version.clone(),
-                        server: Box::new(server),
-                    },
-                    None => connection_error(migration, e),
-                })
-            })
-        });
+        let result =
+            ran.and_then(|()| self.commit(migration, record).map_err(AttemptError::Failed));
         match result {
             Ok(()) => Ok(started.elapsed()),
             Err(error) => {
@@ -233,19 +202,54 @@ impl Executor<'_> {
         }
     }
 
+    /// Records the migration (`record`) and commits, in one query of
+    /// pgshift's own text: never appended to the migration's, whose last
+    /// statement, left open, would swallow it (and the server's error
+    /// would quote it as the user's).
+    fn commit(
+        &mut self,
+        migration: &Migration,
+        record: Option<&Record<'_>>,
+    ) -> Result<(), ExecError> {
+        let sql = match record {
+            Some(record) => format!("{};\nCOMMIT", record(None)),
+            None => "COMMIT".to_string(),
+        };
+        let result = self.client.batch_execute(&sql);
+        // Nothing these raise is the migration's to show.
+        self.notices.drain();
+        let Err(e) = result else {
+            return Ok(());
+        };
+        let Some(server) = ServerError::from_error(&e) else {
+            return Err(connection_error(migration, e));
+        };
+        // A failed tracking row leaves the transaction aborted (the COMMIT
+        // after it never ran); a failed COMMIT (a deferred constraint)
+        // ends it.
+        let aborted = record.is_some()
+            && self.client.batch_execute("SELECT").is_err_and(|probe| {
+                probe.code() == Some(&postgres::error::SqlState::IN_FAILED_SQL_TRANSACTION)
+            });
+        if aborted {
+            return Err(tracking_error(migration, e));
+        }
+        Err(ExecError::Commit {
+            version: migration.version.clone(),
+            server: Box::new(server),
+        })
+    }
+
     /// Opens a transaction and runs `script` in batches (see [`super::batch`]).
-    /// The batch that ends the script also carries `end` (the tracking row
-    /// and `COMMIT`), unless an `\echo` comes last. `started` is when the
-    /// attempt began.
+    /// `started` is when the attempt began.
     fn run_batches(
         &mut self,
         migration: &Migration,
         script: &Script,
         direction: Direction,
         observer: &mut dyn FnMut(Event<'_>),
-        end: &str,
         started: Instant,
-    ) -> Result<Committed, AttemptError> {
+    ) -> Result<(), AttemptError> {
         let total = script.statement_count();
         let mut done = 0;
         let mut step = 0;
@@ -259,11 +263,7 @@ impl Executor<'_> {
             if crate::interrupt::requested() {
                 return Err(AttemptError::Failed(interrupted(migration)));
             }
-            let mut batch =
-                Batch::collect(script, step, done + 1, std::mem::take(&mut begin_pending));
-            if batch.ends_script {
-                batch.finish_with(end);
-            }
+            let batch = Batch::collect(script, step, done + 1, std::mem::take(&mut begin_pending));
             let file = &script.files[batch.file];
             let result = self.client.batch_execute(&batch.text);
             let notices = self.notices.drain();
@@ -289,9 +289,6 @@ impl Executor<'_> {
             done = batch.last_statement();
             step += batch.len();
             observer(Event::Statement { done, total });
-            if batch.ends_script {
-                return Ok(Committed::Yes);
-            }
         }
         if begin_pending {
             // A script without statements still records in a transaction.
@@ -299,7 +296,7 @@ impl Executor<'_> {
                 .batch_execute("BEGIN")
                 .map_err(|e| AttemptError::Failed(connection_error(migration, e)))?;
         }
-        Ok(Committed::No)
+        Ok(())
     }
 }
 

@@ -99,11 +99,25 @@ fn an_edited_applied_migration_blocks_up_unless_allowed() {
 }
 
 #[test]
-fn a_row_without_checksum_counts_as_applied() {
+fn a_row_without_checksum_is_unverified_and_blocks_up() {
     let (_d, set) = three();
     let mut history = applied(&set, &["001"]);
     history.applied[0].checksum = None;
-    assert_eq!(Plan::new(&set, &history).entries[0].state, State::Applied);
+    let plan = Plan::new(&set, &history);
+    assert_eq!(plan.entries[0].state, State::Unverified);
+    assert_eq!(plan.problems().len(), 1);
+    assert!(matches!(
+        plan.up_steps(&set, &UpOptions::default()),
+        Err(PlanError::Unverified { versions }) if versions == [Version::recorded("001")]
+    ));
+    let allow = UpOptions {
+        allow_unverified: true,
+        ..UpOptions::default()
+    };
+    assert_eq!(
+        versions(&set, &plan.up_steps(&set, &allow).unwrap()),
+        ["002", "003"]
+    );
 }
 
 #[test]

@@ -3,6 +3,7 @@
 
 mod backup;
 mod executor;
+mod history;
 mod snapshot;
 
 use pgshift_core::connect::{ConnectionSettings, Environment, Origin};

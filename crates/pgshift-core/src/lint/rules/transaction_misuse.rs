@@ -5,7 +5,7 @@
 //! (`CREATE INDEX CONCURRENTLY`, `DROP INDEX CONCURRENTLY`,
 //! `REINDEX … CONCURRENTLY`, `ALTER TABLE … DETACH PARTITION …
 //! CONCURRENTLY`, `VACUUM`, `CREATE/DROP DATABASE`, `CREATE/DROP
-//! TABLESPACE`, `ALTER SYSTEM`) in a file without
+//! TABLESPACE`, `ALTER SYSTEM`, `DISCARD ALL`) in a file without
 //! `-- pgshift:no-transaction`, and the directive on a file that has no
 //! such statement.
 //!
@@ -97,6 +97,7 @@ fn non_transactional(stmt: &Stmt) -> Option<&'static str> {
     }
     match stmt.first()? {
         "VACUUM" => Some("VACUUM"),
+        "DISCARD" if stmt.words_at(1, &["ALL"]) => Some("DISCARD ALL"),
         "REINDEX" if stmt.find_top(1, &["CONCURRENTLY"]).is_some() => Some("REINDEX CONCURRENTLY"),
         "ALTER" if stmt.words_at(1, &["SYSTEM"]) => Some("ALTER SYSTEM"),
         "ALTER"
@@ -127,6 +128,9 @@ mod tests {
         lint_errors(R, "VACUUM ANALYZE users;");
         lint_errors(R, "ALTER SYSTEM SET work_mem = '64MB';");
         lint_errors(R, "CREATE DATABASE other;");
+        lint_errors(R, "DISCARD ALL;");
+        lint_ok(R, &format!("{NO_TX}SELECT 1;\nDISCARD ALL;"));
+        lint_ok(R, "DISCARD TEMP;");
         lint_ok(R, "CREATE INDEX IF NOT EXISTS i ON t (a);");
         lint_ok(R, "REINDEX INDEX i;");
     }
