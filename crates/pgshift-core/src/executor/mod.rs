@@ -651,7 +651,8 @@ impl<'c> Executor<'c> {
             mode == Some(TransactionMode::NoTransaction)
         };
         let mut prepared = prepare_named(self.client, record_sql);
-        if self.bookkeeping.is_some() && migrations.iter().any(|(m, _)| no_transaction(m)) {
+        let own_bookkeeping = self.bookkeeping.is_some() || self.watcher.is_some();
+        if own_bookkeeping && migrations.iter().any(|(m, _)| no_transaction(m)) {
             prepared = prepared.and_then(|_| prepare_named(&mut self.bookkeeping(), record_sql));
         }
         let name = match prepared {
