@@ -170,6 +170,7 @@ header comment block: the whole file). Configure in pgshift.toml:
   [lint]
   disable = [\"squawk/prefer-bigint-over-int\"]
   enable = [\"squawk/require-timeout-settings\"]
+  postgres_version = 13   # squawk's version-dependent rules [default: the server's, else 15]
 Exit 7 when an error-level finding remains.")]
     Lint(LintArgs),
 

@@ -92,18 +92,22 @@ impl FileContext {
         &self.file
     }
 
-    /// The file's text with psql meta-command lines blanked out (same byte
-    /// offsets), for tools that only understand SQL.
+    /// The file's text as squawk should see it: the statements pgshift
+    /// sends, with their comments; everything else that is not a comment
+    /// (psql meta-commands, and a wrapping `BEGIN;`/`COMMIT;` pgshift folds
+    /// into its own transaction) blanked out, keeping every byte offset
+    /// and line in place.
     pub fn sql_only_text(&self) -> String {
         let text = self.file.text();
-        let mut out = text.to_string();
-        for item in pgshift_lexer::split(text) {
-            if let pgshift_lexer::Item::Meta(meta) = item {
-                // The span starts and ends on character boundaries, so as
-                // many spaces as it has bytes keep every offset in place.
-                out.replace_range(meta.span.start..meta.span.end, &" ".repeat(meta.span.len()));
-            }
+        let mut out = String::with_capacity(text.len());
+        let mut at = 0;
+        for statement in &self.statements {
+            let span = statement.stmt.span;
+            blank_all_but_comments(&text[at..span.start], &mut out);
+            out.push_str(&text[span.start..span.end]);
+            at = span.end;
         }
+        blank_all_but_comments(&text[at..], &mut out);
         out
     }
 
@@ -184,6 +188,20 @@ fn read_directive(comment: &str, at: Span, into: &mut Directives) {
             }
         }
         _ => into.unknown.push((at, format!("pgshift:{word}"))),
+    }
+}
+
+/// Appends `gap` (text between statements) to `out` with everything but
+/// comments and whitespace turned into spaces, line breaks kept.
+fn blank_all_but_comments(gap: &str, out: &mut String) {
+    for token in pgshift_lexer::tokenize(gap) {
+        let piece = token.text(gap);
+        if token.is_trivia() {
+            out.push_str(piece);
+        } else {
+            // One space per byte keeps the offsets of what follows.
+            out.extend(piece.bytes().map(|b| if b == b'\n' { '\n' } else { ' ' }));
+        }
     }
 }
 

@@ -31,7 +31,9 @@ pub mod rules;
 mod sql;
 pub mod squawk;
 
-pub use rule::{LintOptions, Rule, RuleSelector, Severity, SquawkRule, UnknownRule};
+pub use rule::{
+    LintOptions, Rule, RuleSelector, Severity, SquawkRule, UnknownRule, DEFAULT_POSTGRES_VERSION,
+};
 
 use crate::migration::{Migration, MigrationSet};
 use crate::source::{SourceFile, Span};

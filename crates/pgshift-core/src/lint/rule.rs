@@ -100,6 +100,18 @@ impl Rule {
         }
     }
 
+    /// True when naming this rule names `other`: the same rule, or a
+    /// squawk alias (`squawk/require-timeout-settings`) of which `other`
+    /// is a part.
+    pub fn covers(&self, other: Rule) -> bool {
+        match (self, other) {
+            (Rule::Squawk(alias), Rule::Squawk(part)) if alias.0.expands_to().contains(&part.0) => {
+                true
+            }
+            _ => *self == other,
+        }
+    }
+
     /// True when the rule runs without being enabled explicitly.
     pub fn is_default(&self) -> bool {
         match self {
@@ -150,7 +162,7 @@ impl RuleSelector {
     /// True when `rule` is selected.
     pub fn matches(&self, rule: Rule) -> bool {
         match self {
-            RuleSelector::Rule(r) => *r == rule,
+            RuleSelector::Rule(r) => r.covers(rule),
             RuleSelector::Squawk => matches!(rule, Rule::Squawk(_)),
             RuleSelector::All => true,
         }
@@ -186,7 +198,19 @@ pub struct LintOptions {
     /// Run only the selected rules whose findings are errors: what `up`
     /// checks before it applies anything.
     pub errors_only: bool,
+    /// The PostgreSQL major version the migrations will run on, for the
+    /// squawk rules whose verdict depends on it (a column added with a
+    /// default rewrites the table before 11, for one). `None`:
+    /// [`DEFAULT_POSTGRES_VERSION`]. The CLI passes `[lint]
+    /// postgres_version`, else the server's version when it is connected.
+    pub postgres_version: Option<u32>,
 }
+
+/// The PostgreSQL major version lint judges for when neither `[lint]
+/// postgres_version` nor a connected server says: the oldest major version
+/// the PostgreSQL project still supports (15, as of November 2026), so a
+/// version-dependent rule errs on the side of warning.
+pub const DEFAULT_POSTGRES_VERSION: u32 = 15;
 
 impl LintOptions {
     /// Builds options from rule names.
@@ -206,6 +230,7 @@ impl LintOptions {
             enable: parse(enable)?,
             disable: parse(disable)?,
             errors_only: false,
+            postgres_version: None,
         })
     }
 
@@ -214,7 +239,7 @@ impl LintOptions {
         // A group (`squawk`, `all`) never turns on a rule that is off by
         // default; only its own name does.
         let picks = |s: &RuleSelector| match s {
-            RuleSelector::Rule(r) => *r == rule,
+            RuleSelector::Rule(r) => r.covers(rule),
             group => group.matches(rule) && rule.is_default(),
         };
         let on = if self.only.is_empty() {

@@ -79,8 +79,13 @@ pub(crate) fn check(
 ) {
     let undoing =
         |r: S| rollback && r != S::BanDropDatabase && r.to_string().starts_with("ban-drop-");
+    // An alias (`require-timeout-settings`) is enabled through its parts.
     let rules: Vec<S> = enum_iterator::all::<S>()
-        .filter(|r| options.is_enabled(Rule::Squawk(SquawkRule(*r))) && !undoing(*r))
+        .filter(|r| {
+            r.expands_to().is_empty()
+                && options.is_enabled(Rule::Squawk(SquawkRule(*r)))
+                && !undoing(*r)
+        })
         .collect();
     let could_fire = |rule: &S| match only_in_statements_starting_with(*rule) {
         Some(words) => file.statements.iter().any(|s| s.stmt.words_at(0, words)),
@@ -95,6 +100,7 @@ pub(crate) fn check(
     let parse = squawk_syntax::SourceFile::parse(&text);
     let mut linter = squawk_linter::Linter::from(rules.iter().copied());
     linter.settings.assume_in_transaction = file.mode == TransactionMode::Transactional;
+    linter.settings.pg_version = pg_version(options);
     for found in linter.lint(&parse, &text) {
         let rule = Rule::Squawk(SquawkRule(found.code));
         if !options.is_enabled(rule) || undoing(found.code) {
@@ -112,6 +118,18 @@ pub(crate) fn check(
         violation.help = found.help;
         out.push(violation);
     }
+}
+
+/// The version squawk judges for: the major version alone, as squawk
+/// compares `11.0` above `11`.
+fn pg_version(options: &LintOptions) -> squawk_linter::Version {
+    let major = options
+        .postgres_version
+        .unwrap_or(super::DEFAULT_POSTGRES_VERSION);
+    major
+        .to_string()
+        .parse()
+        .expect("a number is a version squawk can parse")
 }
 
 /// pgshift messages are lowercase phrases; squawk's are sentences.
