@@ -164,7 +164,7 @@ pub enum Command {
 
 Rules: missing-rollback, non-idempotent, transaction-misuse, rollback-incomplete,
 unacknowledged-destructive, missing-description, version-gap, unknown-directive,
-and squawk/<rule> (https://squawkhq.com/docs/rules). `squawk` and `all` name groups.
+deep-nesting, and squawk/<rule> (https://squawkhq.com/docs/rules). `squawk` and `all` name groups.
 Silence one statement with `-- pgshift:ignore rule-name` on the line above it (in the
 header comment block: the whole file). Configure in pgshift.toml:
   [lint]

@@ -30,6 +30,8 @@ pub enum Rule {
     VersionGap,
     /// `unknown-directive`: see [`super::rules::unknown_directive`].
     UnknownDirective,
+    /// `deep-nesting`: see [`super::rules::deep_nesting`].
+    DeepNesting,
     /// A rule of the squawk linter, named `squawk/<name>`.
     Squawk(SquawkRule),
 }
@@ -57,7 +59,7 @@ pub enum Severity {
 
 impl Rule {
     /// pgshift's own rules, in documentation order.
-    pub const OWN: [Rule; 8] = [
+    pub const OWN: [Rule; 9] = [
         Rule::MissingRollback,
         Rule::NonIdempotent,
         Rule::TransactionMisuse,
@@ -66,6 +68,7 @@ impl Rule {
         Rule::MissingDescription,
         Rule::VersionGap,
         Rule::UnknownDirective,
+        Rule::DeepNesting,
     ];
 
     /// The stable name, e.g. `non-idempotent` or `squawk/adding-required-field`.
@@ -79,6 +82,7 @@ impl Rule {
             Rule::MissingDescription => "missing-description",
             Rule::VersionGap => "version-gap",
             Rule::UnknownDirective => "unknown-directive",
+            Rule::DeepNesting => "deep-nesting",
             Rule::Squawk(rule) => return Cow::Owned(format!("squawk/{}", rule.name())),
         })
     }
@@ -95,7 +99,8 @@ impl Rule {
             | Rule::RollbackIncomplete
             | Rule::MissingDescription
             | Rule::VersionGap
-            | Rule::UnknownDirective => Severity::Warning,
+            | Rule::UnknownDirective
+            | Rule::DeepNesting => Severity::Warning,
             Rule::Squawk(rule) => super::squawk::severity(rule.0),
         }
     }

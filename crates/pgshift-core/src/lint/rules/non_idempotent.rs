@@ -44,8 +44,7 @@ pub(crate) fn check(file: &FileContext, out: &mut Vec<Violation>) {
     let mut report = |span: Span, message: String, help: &str| {
         out.push(Violation::new(Rule::NonIdempotent, file.file(), span, message).help(help));
     };
-    for statement in &file.statements {
-        let stmt = &statement.stmt;
+    for (_, stmt) in file.each() {
         if let Some(create) = stmt.create() {
             let span = Span::new(
                 stmt.span.start,

@@ -36,8 +36,7 @@ pub(crate) fn check(forward: &FileContext, out: &mut Vec<Violation>) {
         return;
     }
     let mut created: Vec<(ObjKind, Name)> = Vec::new();
-    for statement in &forward.statements {
-        let stmt = &statement.stmt;
+    for (statement, stmt) in forward.each() {
         let mut found: Vec<(Span, String)> = Vec::new();
         if let Some(create) = stmt.create() {
             if let Some(name) = create.name {
