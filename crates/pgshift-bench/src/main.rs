@@ -87,6 +87,7 @@
 mod bench;
 mod lint;
 mod measure;
+mod memory;
 mod report;
 mod snapshot;
 mod stats;
@@ -105,7 +106,8 @@ use std::process::ExitCode;
   cargo run --release -p pgshift-bench     builds pgshift, then measures it
   target/release/pgshift-bench --json      measures target/release/pgshift as built
   cargo run --release -p pgshift-bench -- --snapshot   2,000-table snapshot against pg_dump
-  cargo run --release -p pgshift-bench -- --lint       pgshift lint on 1,000 migrations of 100 lines")]
+  cargo run --release -p pgshift-bench -- --lint       pgshift lint on 1,000 migrations of 100 lines
+  cargo run --release -p pgshift-bench -- --memory --memory-mb 20   peak memory of up on large files")]
 pub struct Args {
     /// Migrations to generate (each a table, an index and a row)
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=9999))]
@@ -144,7 +146,7 @@ pub struct Args {
 
     /// Instead: time a schema snapshot (`pgshift dump`) of a generated schema
     /// against `pg_dump --schema-only` on the same database
-    #[arg(long, conflicts_with = "lint")]
+    #[arg(long, conflicts_with_all = ["lint", "memory"])]
     pub snapshot: bool,
 
     /// Tables in the generated schema of --snapshot
@@ -153,8 +155,18 @@ pub struct Args {
 
     /// Instead: time `pgshift lint` on a folder of --migrations generated
     /// migrations of about 100 lines each (no database)
-    #[arg(long)]
+    #[arg(long, conflicts_with = "memory")]
     pub lint: bool,
+
+    /// Instead: peak memory of `pgshift up` on large migrations (one
+    /// statement of --memory-mb/4 MB, bulk INSERTs of --memory-mb/2 and
+    /// --memory-mb MB)
+    #[arg(long)]
+    pub memory: bool,
+
+    /// Size of the largest migration of --memory, in MB
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..))]
+    pub memory_mb: u32,
 
     /// Print the results as JSON instead of a table
     #[arg(long)]
@@ -175,6 +187,10 @@ fn main() -> ExitCode {
     if args.lint {
         let results = pgshift().and_then(|p| lint::run(&args, p));
         return finish(results, args.json, lint::json, lint::text);
+    }
+    if args.memory {
+        let results = pgshift().and_then(|p| memory::run(&args, p));
+        return finish(results, args.json, memory::json, memory::text);
     }
     finish(bench::run(&args), args.json, report::json, report::text)
 }
