@@ -74,17 +74,22 @@ impl FileContext {
         let mut previous_end = 0;
         let mut budget = KEPT_TOKENS_BUDGET;
         for step in &script.steps {
-            let Step::Sql { file, span, .. } = step else {
+            let Step::Sql {
+                file: in_file,
+                span,
+                ..
+            } = step
+            else {
                 continue;
             };
-            if *file != index {
+            if *in_file != index {
                 continue;
             }
             let directives = directives_above(text, previous_end, span.start);
             previous_end = span.end;
             let kept = (span.len() <= budget).then(|| {
                 budget -= span.len();
-                Stmt::new(text, *span)
+                Stmt::new(&file, *span)
             });
             statements.push(StatementContext {
                 span: *span,
@@ -113,7 +118,7 @@ impl FileContext {
         self.statements.iter().map(|statement| {
             let stmt = match &statement.kept {
                 Some(stmt) => Cow::Borrowed(stmt),
-                None => Cow::Owned(Stmt::new(self.file.text(), statement.span)),
+                None => Cow::Owned(Stmt::new(&self.file, statement.span)),
             };
             (statement, stmt)
         })
@@ -230,7 +235,7 @@ fn read_directive(comment: &str, at: Span, into: &mut Directives) {
 /// Appends `gap` (text between statements) to `out` with everything but
 /// comments and whitespace turned into spaces, line breaks kept.
 pub(crate) fn blank_all_but_comments(gap: &str, out: &mut String) {
-    for token in pgshift_lexer::tokenize(gap) {
+    for token in pgshift_lexer::tokens(gap) {
         let piece = token.text(gap);
         if token.is_trivia() {
             out.push_str(piece);
@@ -285,7 +290,7 @@ mod tests {
         assert_eq!(kept, [false, true, true]);
         let firsts: Vec<String> = context
             .each()
-            .map(|(_, stmt)| stmt.first().unwrap_or_default().to_string())
+            .map(|(_, stmt)| stmt.first().unwrap_or_default())
             .collect();
         assert_eq!(firsts, ["INSERT", "INSERT", "DROP"]);
         let mut found = Vec::new();

@@ -23,7 +23,6 @@
 use super::super::context::FileContext;
 use super::super::sql::Stmt;
 use super::super::{Rule, Violation};
-use pgshift_lexer::TokenKind;
 
 /// The deepest nesting squawk is given. Its parser uses a few kilobytes of
 /// stack per level; 200 levels stay well inside a 2 MB thread stack (the
@@ -32,12 +31,7 @@ pub const MAX_DEPTH: u32 = 200;
 
 /// The depth of `stmt`'s deepest parenthesis.
 pub(crate) fn depth(stmt: &Stmt) -> u32 {
-    stmt.toks
-        .iter()
-        .filter(|t| t.kind == TokenKind::OpenParen)
-        .map(|t| t.depth + 1)
-        .max()
-        .unwrap_or(0)
+    stmt.nesting
 }
 
 pub(crate) fn check(file: &FileContext, out: &mut Vec<Violation>) {

@@ -109,7 +109,8 @@ pub(crate) fn check(file: &FileContext, out: &mut Vec<Violation>) {
                     "write `IF EXISTS` after the object type",
                 );
             }
-        } else if stmt.first() == Some("INSERT") && stmt.find_top(0, &["ON", "CONFLICT"]).is_none()
+        } else if stmt.first().as_deref() == Some("INSERT")
+            && stmt.find_top(0, &["ON", "CONFLICT"]).is_none()
         {
             report(
                 stmt.head_span(2),

@@ -94,7 +94,7 @@ fn non_transactional(stmt: &Stmt) -> Option<&'static str> {
             _ => None,
         };
     }
-    match stmt.first()? {
+    match stmt.first()?.as_str() {
         "VACUUM" => Some("VACUUM"),
         "REINDEX" if stmt.find_top(1, &["CONCURRENTLY"]).is_some() => Some("REINDEX CONCURRENTLY"),
         "ALTER" if stmt.words_at(1, &["SYSTEM"]) => Some("ALTER SYSTEM"),

@@ -61,9 +61,11 @@ pub(crate) fn check(forward: &FileContext, out: &mut Vec<Violation>) {
                     ),
                 ));
             }
-        } else if stmt.first() == Some("TRUNCATE") {
+        } else if stmt.first().as_deref() == Some("TRUNCATE") {
             found.push((stmt.head_span(0), "`TRUNCATE` deletes every row".into()));
-        } else if stmt.first() == Some("DELETE") && stmt.find_top(0, &["WHERE"]).is_none() {
+        } else if stmt.first().as_deref() == Some("DELETE")
+            && stmt.find_top(0, &["WHERE"]).is_none()
+        {
             found.push((
                 stmt.head_span(1),
                 "`DELETE` without `WHERE` deletes every row".into(),
