@@ -158,6 +158,11 @@ pub struct Args {
     #[arg(long, conflicts_with = "memory")]
     pub lint: bool,
 
+    /// Size of the largest single migration --lint checks, in MB (also
+    /// one of a quarter of that)
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..))]
+    pub lint_mb: u32,
+
     /// Instead: peak memory of `pgshift up` on large migrations (one
     /// statement of --memory-mb/4 MB, bulk INSERTs of --memory-mb/2 and
     /// --memory-mb MB)
