@@ -442,3 +442,28 @@ fn a_configured_tracking_table_cannot_inject_sql() {
         ["2"]
     );
 }
+
+#[test]
+fn issue_11_a_no_op_up_and_status_write_nothing() {
+    let Some(db) = test_db_or_skip!() else { return };
+    let project = Project::new();
+    two_migrations(&project);
+    Run::of(project.cmd(&db).arg("up")).assert_code(0);
+    // From now on every transaction on this database is read-only: any
+    // write (a tracking-table upgrade, an audit row, a CREATE … IF NOT
+    // EXISTS) fails the command. WAL positions are cluster-wide and other
+    // tests write meanwhile, so this is the per-database way to say "no WAL".
+    let mut client = db.client();
+    client
+        .batch_execute(&format!(
+            "ALTER DATABASE \"{}\" SET default_transaction_read_only = on",
+            db.name()
+        ))
+        .unwrap();
+    for command in ["up", "status", "verify"] {
+        let run = Run::of(project.cmd(&db).arg(command));
+        assert_eq!(run.code, 0, "{command} wrote something:\n{}", run.stderr);
+    }
+    let up = Run::of(project.cmd(&db).arg("up"));
+    assert!(up.stdout.contains("Nothing to apply"), "{}", up.stdout);
+}
