@@ -365,9 +365,21 @@ impl Bench<'_> {
     ) -> Result<(Measured, Vec<Measured>, Vec<Measured>, Vec<Measured>)> {
         let db = "bench_noop";
         let count = self.workload.count;
-        let url = self.create_database(db)?;
-        let setup = self.pgshift_run("up", &url)?;
-        workload::verify(&url, count, true)?;
+        let socket_url = self.create_database(db)?;
+        let setup = self.pgshift_run("up", &socket_url)?;
+        workload::verify(&socket_url, count, true)?;
+        // Measured as the issue did: over loopback TCP, with the server's
+        // durability settings on (the throwaway cluster starts without).
+        // One statement per call: ALTER SYSTEM refuses a transaction block.
+        for sql in [
+            "ALTER SYSTEM SET fsync = on",
+            "ALTER SYSTEM SET synchronous_commit = on",
+            "ALTER SYSTEM SET full_page_writes = on",
+            "SELECT pg_reload_conf()",
+        ] {
+            self.admin.batch_execute(sql)?;
+        }
+        let url = self.cluster.url(db);
         let (mut ups, mut statuses, mut selects) = (vec![], vec![], vec![]);
         for _ in 0..runs {
             let up = self.pgshift_run("up", &url)?;
