@@ -205,7 +205,10 @@ impl Problem {
         let mut out = String::new();
         let handler = GraphicalReportHandler::new_themed(theme)
             .with_width(width)
-            .with_context_lines(2);
+            // Unwrapped output needs no line breaking, which was most of
+            // the cost of printing many findings.
+            .with_wrap_lines(color)
+            .with_context_lines(CONTEXT_LINES);
         if handler.render_report(&mut out, self).is_err() {
             out = format!("error: {}\n", self.message);
         }
