@@ -129,24 +129,26 @@ impl FileContext {
     /// (psql meta-commands, and a wrapping `BEGIN;`/`COMMIT;` pgshift folds
     /// into its own transaction) blanked out, keeping every byte offset
     /// and line in place. The statements at the indices in `skip` are
-    /// blanked out too.
+    /// blanked out too, and so are the rows of a multi-row
+    /// `INSERT … VALUES` after its first: no squawk rule looks at them, and
+    /// parsing them was most of the time and memory of linting a bulk-data
+    /// migration.
     pub fn sql_only_text(&self, skip: &[usize]) -> String {
         let text = self.file.text();
         let mut out = String::with_capacity(text.len());
         let mut at = 0;
-        for (i, statement) in self.statements.iter().enumerate() {
+        for (i, (statement, stmt)) in self.each().enumerate() {
             let span = statement.span;
             blank_all_but_comments(&text[at..span.start], &mut out);
             if skip.contains(&i) {
-                out.extend(text[span.start..span.end].bytes().map(|b| {
-                    if b == b'\n' {
-                        '\n'
-                    } else {
-                        ' '
-                    }
-                }));
+                blank(&text[span.start..span.end], &mut out);
             } else {
-                out.push_str(&text[span.start..span.end]);
+                let rows = stmt
+                    .later_values_rows()
+                    .unwrap_or(Span::new(span.end, span.end));
+                out.push_str(&text[span.start..rows.start]);
+                blank(&text[rows.start..rows.end], &mut out);
+                out.push_str(&text[rows.end..span.end]);
             }
             at = span.end;
         }
@@ -240,10 +242,15 @@ pub(crate) fn blank_all_but_comments(gap: &str, out: &mut String) {
         if token.is_trivia() {
             out.push_str(piece);
         } else {
-            // One space per byte keeps the offsets of what follows.
-            out.extend(piece.bytes().map(|b| if b == b'\n' { '\n' } else { ' ' }));
+            blank(piece, out);
         }
     }
+}
+
+/// Appends `text` to `out` as spaces, one per byte so the offsets of what
+/// follows stay, line breaks kept.
+fn blank(text: &str, out: &mut String) {
+    out.extend(text.bytes().map(|b| if b == b'\n' { '\n' } else { ' ' }));
 }
 
 /// Directives in the `--` comment lines directly above `start`: the

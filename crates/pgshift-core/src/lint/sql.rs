@@ -205,6 +205,27 @@ impl Stmt {
         (from..self.toks.len()).find(|&i| self.words_at(i, seq))
     }
 
+    /// In `INSERT … VALUES (…), (…), …`, the rows after the first, from
+    /// the comma after the first row to the end of the last.
+    pub fn later_values_rows(&self) -> Option<Span> {
+        if !self.words_at(0, &["INSERT"]) {
+            return None;
+        }
+        let values = self.find_top(1, &["VALUES"])?;
+        let is = |i: usize, kind: TokenKind| self.toks.get(i).is_some_and(|t| t.kind == kind);
+        let row_at = |i: usize| is(i, TokenKind::OpenParen) && is(i + 1, TokenKind::CloseParen);
+        if !row_at(values + 1) {
+            return None;
+        }
+        let first_end = self.toks[values + 2].span.end;
+        let mut i = values + 3;
+        while self.toks.get(i).is_some_and(|t| self.text(t) == ",") && row_at(i + 1) {
+            i += 3;
+        }
+        let end = self.toks[i - 1].span.end;
+        (end > first_end).then(|| Span::new(first_end, end))
+    }
+
     /// The span from the first token up to and including token `i`.
     pub fn head_span(&self, i: usize) -> Span {
         let end = self
@@ -496,6 +517,15 @@ mod tests {
             ]
         );
         assert_eq!(s.nesting, 2);
+        let rows = s.later_values_rows().expect("two rows");
+        let sql = "INSERT INTO t (a, b) VALUES (1, (2)), (3, 4) ON CONFLICT DO NOTHING;";
+        assert_eq!(&sql[rows.start..rows.end], ", (3, 4)");
+        assert!(stmt("INSERT INTO t VALUES (1);")
+            .later_values_rows()
+            .is_none());
+        assert!(stmt("INSERT INTO t SELECT 1, 2;")
+            .later_values_rows()
+            .is_none());
         assert!(s.find_top(0, &["ON", "CONFLICT"]).is_some());
     }
 

@@ -254,3 +254,35 @@ fn issue_11_postgres_version_reaches_squawk() {
     assert_eq!(with(Some(16)), 0);
     assert_eq!(with(None), 0, "the default version is 15");
 }
+
+#[test]
+fn issue_11_squawk_skips_later_insert_rows_and_keeps_offsets() {
+    let rows: String = (0..1000).map(|i| format!(",\n({i}, {i})")).collect();
+    let sql = format!(
+        "-- Description: a\nINSERT INTO t (a, a) VALUES (0, 0){rows}\nON CONFLICT DO NOTHING;\n\
+         ALTER TABLE users ADD COLUMN IF NOT EXISTS b int NOT NULL;\n"
+    );
+    let found = lint_with(
+        &[
+            ("001_a.sql", &sql),
+            (
+                "rollback_001.sql",
+                "ALTER TABLE users DROP COLUMN IF EXISTS b;\n",
+            ),
+        ],
+        &LintOptions::from_names(&["squawk"], &[], &[]).unwrap(),
+    );
+    let names: Vec<_> = found.iter().map(|v| v.rule.name().into_owned()).collect();
+    assert!(
+        names.contains(&"squawk/ban-duplicate-column-assignments".to_string()),
+        "{names:?}"
+    );
+    let required = found
+        .iter()
+        .find(|v| v.rule.name() == "squawk/adding-required-field")
+        .expect("adding-required-field");
+    assert_eq!(
+        required.file.slice(required.span),
+        "ADD COLUMN IF NOT EXISTS b int NOT NULL"
+    );
+}
