@@ -196,11 +196,19 @@ pub fn text(results: &Results) -> String {
         "{:<36} {:>4} {:>9} {:>8} {:>8} {:>9} {:>7}",
         "command", "runs", "median ms", "min ms", "max ms", "client ms", "peak MB"
     );
+    let refinery = results.refinery_noop.as_ref();
     for (label, runs) in [
-        ("pgshift up (nothing to apply)", &results.noop_up),
-        ("pgshift status", &results.status),
-        ("psql -c 'SELECT 1' (start+connect)", &results.select_one),
-    ] {
+        ("pgshift up (nothing to apply)", Some(&results.noop_up)),
+        ("pgshift status", Some(&results.status)),
+        ("refinery migrate (nothing to apply)", refinery),
+        (
+            "psql -c 'SELECT 1' (start+connect)",
+            Some(&results.select_one),
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(label, runs)| Some((label, runs?)))
+    {
         if let Some(s) = Summary::of(runs) {
             let _ = writeln!(
                 out,
@@ -279,6 +287,7 @@ pub fn json(results: &Results) -> Value {
             "noop_up": series(&results.noop_up),
             "status": series(&results.status),
             "psql_select_1": series(&results.select_one),
+            "refinery_noop": results.refinery_noop.as_deref().map(series),
         },
         "targets": targets(results).iter().map(|t| json!({
             "target": t.what,
