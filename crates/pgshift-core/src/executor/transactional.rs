@@ -233,11 +233,14 @@ impl Executor<'_> {
             }
             let mut batch =
                 Batch::collect(script, step, done + 1, std::mem::take(&mut begin_pending));
-            if batch.ends_script {
-                batch.finish_with(end);
+            let committing = batch.ends_script && batch.finish_with(end);
+            if batch.begin_first {
+                self.client
+                    .batch_execute("BEGIN")
+                    .map_err(|e| AttemptError::Failed(connection_error(migration, e)))?;
             }
             let file = &script.files[batch.file];
-            let result = self.client.batch_execute(&batch.text);
+            let result = self.client.batch_execute(batch.text());
             let notices = self.notices.drain();
             if let Err(e) = result {
                 let Some(server) = ServerError::from_error(&e) else {
@@ -261,7 +264,7 @@ impl Executor<'_> {
             done = batch.last_statement();
             step += batch.len();
             observer(Event::Statement { done, total });
-            if batch.ends_script {
+            if committing {
                 return Ok(Committed::Yes);
             }
         }
