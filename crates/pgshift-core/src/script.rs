@@ -178,8 +178,7 @@ impl Script {
                     // be a syntax error, and rewriting it would break the
                     // mapping of server error positions back to the file.
                     if let Some(meta) = statement
-                        .tokens(file.text())
-                        .into_iter()
+                        .tokens_iter(file.text())
                         .find(|t| t.kind == pgshift_lexer::TokenKind::MetaCommand)
                     {
                         return Err(LoadError::MetaCommand {

@@ -274,8 +274,14 @@ impl Statement {
 
     /// The tokens of the statement, with spans relative to `src`.
     pub fn tokens(&self, src: &str) -> Vec<Token> {
+        self.tokens_iter(src).collect()
+    }
+
+    /// [`Self::tokens`] one at a time, for callers that look at each once:
+    /// nothing is held (a statement's tokens take several times its size).
+    pub fn tokens_iter<'s>(&self, src: &'s str) -> impl Iterator<Item = Token> + 's {
         let mut lx = lexer::Lexer::with_range(src, self.span.start, self.span.end);
-        std::iter::from_fn(|| lx.next_token()).collect()
+        std::iter::from_fn(move || lx.next_token())
     }
 
     /// The text psql would send to the server: the statement's text without
@@ -299,7 +305,7 @@ impl Statement {
         // but with the `\r` of a CRLF, and the command eats that `\r` as
         // whitespace, while our meta-command spans stop before it.
         let mut after_meta = None;
-        for t in self.tokens(src) {
+        for t in self.tokens_iter(src) {
             let mut s = t.text(src);
             if after_meta == Some(t.span.start) && s.starts_with("\r\n") {
                 s = &s[1..];
