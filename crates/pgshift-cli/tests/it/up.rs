@@ -488,7 +488,10 @@ fn issue_11_a_statement_larger_than_a_batch_runs_and_maps_its_errors() {
     // An error near the end of a large statement points at its line.
     project.file(
         "002_bad.sql",
-        &format!("INSERT INTO big VALUES\n{},\n(nope, 'x');\n", values.join(",\n")),
+        &format!(
+            "INSERT INTO big VALUES\n{},\n(nope, 'x');\n",
+            values.join(",\n")
+        ),
     );
     let run = Run::of(project.cmd(&db).arg("up"));
     assert_ne!(run.code, 0);
