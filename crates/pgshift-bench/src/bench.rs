@@ -88,6 +88,9 @@ pub struct Results {
     pub status: Vec<Measured>,
     /// `psql -c 'SELECT 1'`: starting a client and connecting, for scale.
     pub select_one: Vec<Measured>,
+    /// No-op `refinery migrate` runs, when `refinery` (refinery_cli) is on
+    /// `PATH`: the peer the issue compared against.
+    pub refinery_noop: Option<Vec<Measured>>,
 }
 
 impl Results {
@@ -189,6 +192,13 @@ pub fn run(args: &Args) -> Result<Results> {
 
     progress("no-op up and status with everything applied");
     let (setup_up, noop_up, status, select_one) = bench.noop(args.noop_runs)?;
+    let refinery_noop = match find_on_path("refinery") {
+        Some(refinery) => {
+            progress("no-op refinery migrate with everything applied");
+            Some(bench.refinery_noop(&refinery, work.path(), args.noop_runs)?)
+        }
+        None => None,
+    };
     drop(admin);
     cluster
         .destroy()
@@ -210,7 +220,15 @@ pub fn run(args: &Args) -> Result<Results> {
         noop_up,
         status,
         select_one,
+        refinery_noop,
     })
+}
+
+/// `program` in a folder of `PATH`, if there.
+fn find_on_path(program: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(program))
+        .find(|path| path.is_file())
 }
 
 struct Bench<'a> {
@@ -355,6 +373,47 @@ impl Bench<'_> {
         self.runner.run(self.pgshift.as_os_str(), &args)
     }
 
+    /// refinery (`cargo install refinery_cli`) on the same workload: applies
+    /// it once to a fresh database, then times `runs` no-op `refinery
+    /// migrate`s over loopback TCP, as the no-op pgshift runs.
+    fn refinery_noop(&mut self, refinery: &Path, work: &Path, runs: u32) -> Result<Vec<Measured>> {
+        let db = "bench_refinery";
+        let count = self.workload.count;
+        self.create_database(db)?;
+        let dir = work.join("refinery");
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+        for i in 1..=count {
+            let path = dir.join(format!("V{i}__t{i}.sql"));
+            std::fs::write(&path, workload::migration_sql(i))
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
+        let config = work.join("refinery.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[main]\ndb_type = \"Postgres\"\ndb_host = \"{}\"\ndb_port = \"{}\"\n\
+                 db_user = \"{}\"\ndb_pass = \"\"\ndb_name = \"{db}\"\n",
+                self.cluster.running().host(),
+                self.cluster.port(),
+                self.cluster.running().user()
+            ),
+        )
+        .with_context(|| format!("cannot write {}", config.display()))?;
+        let args: [&OsStr; 5] = [
+            "migrate".as_ref(),
+            "-c".as_ref(),
+            config.as_os_str(),
+            "-p".as_ref(),
+            dir.as_os_str(),
+        ];
+        self.runner.run(refinery.as_os_str(), &args)?;
+        workload::verify(&self.cluster.socket_url(db), count, false)?;
+        (0..runs)
+            .map(|_| self.runner.run(refinery.as_os_str(), &args))
+            .collect()
+    }
+
     /// On a database with the whole workload applied by pgshift: `runs`
     /// no-op `up`s, `status`es and `SELECT 1`s, interleaved. Returns the
     /// full `up` that prepared it and the three series.
@@ -365,9 +424,21 @@ impl Bench<'_> {
     ) -> Result<(Measured, Vec<Measured>, Vec<Measured>, Vec<Measured>)> {
         let db = "bench_noop";
         let count = self.workload.count;
-        let url = self.create_database(db)?;
-        let setup = self.pgshift_run("up", &url)?;
-        workload::verify(&url, count, true)?;
+        let socket_url = self.create_database(db)?;
+        let setup = self.pgshift_run("up", &socket_url)?;
+        workload::verify(&socket_url, count, true)?;
+        // Measured as the issue did: over loopback TCP, with the server's
+        // durability settings on (the throwaway cluster starts without).
+        // One statement per call: ALTER SYSTEM refuses a transaction block.
+        for sql in [
+            "ALTER SYSTEM SET fsync = on",
+            "ALTER SYSTEM SET synchronous_commit = on",
+            "ALTER SYSTEM SET full_page_writes = on",
+            "SELECT pg_reload_conf()",
+        ] {
+            self.admin.batch_execute(sql)?;
+        }
+        let url = self.cluster.url(db);
         let (mut ups, mut statuses, mut selects) = (vec![], vec![], vec![]);
         for _ in 0..runs {
             let up = self.pgshift_run("up", &url)?;

@@ -9,8 +9,11 @@ use std::fmt::Write as _;
 const MAX_RATIO_TO_FLOOR: f64 = 1.1;
 /// The per-file loop must take at least this many times `pgshift up`.
 const MIN_SPEEDUP_OVER_LOOP: f64 = 3.0;
-/// No-op `up` and `status`, milliseconds (median).
-const MAX_NOOP_MS: f64 = 50.0;
+/// No-op `up` and `status` at 1,000 applied, milliseconds (median): ahead
+/// of refinery's 17 ms in the issue's measurement.
+const MAX_NOOP_MS: f64 = 15.0;
+/// Peak resident memory of a no-op `up`, MB (the issue measured sqlx at 7.1).
+const MAX_NOOP_RSS_MB: f64 = 8.0;
 /// Peak resident memory of any pgshift run, MB.
 const MAX_RSS_MB: f64 = 20.0;
 
@@ -81,16 +84,16 @@ fn targets(results: &Results) -> Vec<Target> {
             pass: speedup.map(|r| r >= MIN_SPEEDUP_OVER_LOOP),
         },
         Target {
-            what: "no-op up under 50 ms (median)",
+            what: "no-op up within 15 ms (median, TCP, fsync on)",
             measured: noop_ms,
             shown: fmt(noop_ms, " ms", 1),
-            pass: below(noop_ms, MAX_NOOP_MS),
+            pass: noop_ms.map(|v| v <= MAX_NOOP_MS),
         },
         Target {
-            what: "status under 50 ms (median)",
+            what: "status within 15 ms (median, TCP, fsync on)",
             measured: status_ms,
             shown: fmt(status_ms, " ms", 1),
-            pass: below(status_ms, MAX_NOOP_MS),
+            pass: status_ms.map(|v| v <= MAX_NOOP_MS),
         },
         Target {
             what: "peak memory of a full up under 20 MB",
@@ -99,10 +102,10 @@ fn targets(results: &Results) -> Vec<Target> {
             pass: below(rss_full, MAX_RSS_MB),
         },
         Target {
-            what: "peak memory of no-op up under 20 MB",
+            what: "peak memory of no-op up within 8 MB",
             measured: rss_noop,
             shown: fmt(rss_noop, " MB", 1),
-            pass: below(rss_noop, MAX_RSS_MB),
+            pass: rss_noop.map(|v| v <= MAX_NOOP_RSS_MB),
         },
         Target {
             what: "peak memory of status under 20 MB",
@@ -193,11 +196,19 @@ pub fn text(results: &Results) -> String {
         "{:<36} {:>4} {:>9} {:>8} {:>8} {:>9} {:>7}",
         "command", "runs", "median ms", "min ms", "max ms", "client ms", "peak MB"
     );
+    let refinery = results.refinery_noop.as_ref();
     for (label, runs) in [
-        ("pgshift up (nothing to apply)", &results.noop_up),
-        ("pgshift status", &results.status),
-        ("psql -c 'SELECT 1' (start+connect)", &results.select_one),
-    ] {
+        ("pgshift up (nothing to apply)", Some(&results.noop_up)),
+        ("pgshift status", Some(&results.status)),
+        ("refinery migrate (nothing to apply)", refinery),
+        (
+            "psql -c 'SELECT 1' (start+connect)",
+            Some(&results.select_one),
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(label, runs)| Some((label, runs?)))
+    {
         if let Some(s) = Summary::of(runs) {
             let _ = writeln!(
                 out,
@@ -276,6 +287,7 @@ pub fn json(results: &Results) -> Value {
             "noop_up": series(&results.noop_up),
             "status": series(&results.status),
             "psql_select_1": series(&results.select_one),
+            "refinery_noop": results.refinery_noop.as_deref().map(series),
         },
         "targets": targets(results).iter().map(|t| json!({
             "target": t.what,

@@ -169,12 +169,13 @@ pub enum Command {
 
 Rules: missing-rollback, non-idempotent, transaction-misuse, rollback-incomplete,
 unacknowledged-destructive, missing-description, version-gap, unknown-directive,
-and squawk/<rule> (https://squawkhq.com/docs/rules). `squawk` and `all` name groups.
+deep-nesting, and squawk/<rule> (https://squawkhq.com/docs/rules). `squawk` and `all` name groups.
 Silence one statement with `-- pgshift:ignore rule-name` on the line above it (in the
 header comment block: the whole file). Configure in pgshift.toml:
   [lint]
   disable = [\"squawk/prefer-bigint-over-int\"]
   enable = [\"squawk/require-timeout-settings\"]
+  postgres_version = 13   # squawk's version-dependent rules [default: the server's, else 15]
 Exit 7 when an error-level finding remains.")]
     Lint(LintArgs),
 

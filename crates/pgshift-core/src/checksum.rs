@@ -52,12 +52,17 @@ impl Checksum {
     pub fn of_statements<'a>(texts: impl IntoIterator<Item = &'a str>) -> Self {
         let mut hasher = Sha256::new();
         for text in texts {
-            for token in pgshift_lexer::tokenize(text) {
+            for token in pgshift_lexer::tokens(text) {
                 if token.is_trivia() {
                     continue;
                 }
-                let token_text = token.text(text);
-                hasher.update(token_text.replace("\r\n", "\n").as_bytes());
+                let mut rest = token.text(text);
+                while let Some(i) = rest.find("\r\n") {
+                    hasher.update(&rest.as_bytes()[..i]);
+                    hasher.update(b"\n");
+                    rest = &rest[i + 2..];
+                }
+                hasher.update(rest.as_bytes());
                 hasher.update(b"\0");
             }
             hasher.update(b"\x01");
@@ -66,13 +71,9 @@ impl Checksum {
     }
 
     fn finish(hasher: Sha256) -> Self {
-        let digest = hasher.finalize();
-        let mut hex = String::with_capacity(64);
-        for byte in digest {
-            use fmt::Write;
-            write!(hex, "{byte:02x}").expect("writing to a String cannot fail");
-        }
-        Checksum(hex)
+        // generic-array's LowerHex writes all 64 digits at once; a
+        // `write!` per byte was 4% of a no-op `up` at 1,000 migrations.
+        Checksum(format!("{:x}", hasher.finalize()))
     }
 
     /// Wraps a checksum read from the tracking table.
@@ -116,6 +117,11 @@ mod tests {
             Checksum::of_statements(["SELECT 'a  b';"]),
             Checksum::of_statements(["SELECT 'a b';"]),
             "whitespace inside a string literal is data"
+        );
+        assert_eq!(
+            Checksum::of_statements(["SELECT 'a\r\nb\r\n';"]),
+            Checksum::of_statements(["SELECT 'a\nb\n';"]),
+            "CRLF inside a token counts as LF"
         );
     }
 

@@ -15,6 +15,7 @@
 //!
 //! [lint]                          # see `pgshift lint --help`
 //! disable = ["missing-description"]
+//! postgres_version = 16            # default: the server's, else 15
 //! ```
 //!
 //! Unknown keys are an error, so a typo does not silently fall back to a
@@ -68,6 +69,7 @@ pub struct ConfigFile {
 /// [lint]
 /// enable = ["squawk/require-timeout-settings"]  # rules that are off by default
 /// disable = ["squawk", "missing-description"]     # rules or groups never to run
+/// postgres_version = 13   # major version squawk's rules judge for
 /// ```
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -78,6 +80,11 @@ pub struct LintConfig {
     /// Rules never to run.
     #[serde(default)]
     pub disable: Vec<String>,
+    /// The PostgreSQL major version the migrations will run on, for
+    /// squawk's version-dependent rules [default: the server's major version
+    /// when the command is connected, else
+    /// [`crate::lint::DEFAULT_POSTGRES_VERSION`]].
+    pub postgres_version: Option<u32>,
 }
 
 impl ConfigFile {

@@ -148,10 +148,19 @@ pub fn find(script: &Script) -> Vec<Destructive> {
 
 /// The losses one statement causes.
 pub fn classify(sql: &str) -> Vec<Loss> {
-    let tokens: Vec<Token> = pgshift_lexer::tokenize(sql)
-        .into_iter()
+    let mut significant = pgshift_lexer::tokens(sql)
         .filter(|t| !t.is_trivia())
-        .collect();
+        .peekable();
+    let first = significant.peek().map(|t| t.text(sql).to_ascii_uppercase());
+    if !matches!(
+        first.as_deref(),
+        Some("DROP" | "TRUNCATE" | "DELETE" | "ALTER")
+    ) {
+        // Not one of the statements below: no need to hold the tokens of,
+        // say, a bulk INSERT.
+        return Vec::new();
+    }
+    let tokens: Vec<Token> = significant.collect();
     let mut cursor = Cursor {
         sql,
         tokens: &tokens,

@@ -146,6 +146,17 @@ impl Migrator {
         Ok((Plan::new(&self.set, &history), history))
     }
 
+    /// The server's major version (`server_version_num / 10000`), what
+    /// lint judges version-dependent rules for unless configured.
+    pub fn server_major_version(&self) -> Result<u32, Error> {
+        let mut client = self.connection.connect(&self.options.application_name)?;
+        let num: i32 = client
+            .query_one("SELECT current_setting('server_version_num')::int", &[])
+            .map_err(Error::Session)?
+            .get(0);
+        Ok(u32::try_from(num / 10_000).unwrap_or(0))
+    }
+
     /// The newest `limit` audit rows, newest first (read-only).
     pub fn audit_log(&self, limit: i64) -> Result<Vec<AuditRecord>, Error> {
         let mut client = self.connection.connect(&self.options.application_name)?;

@@ -11,9 +11,10 @@ use crate::settings::Settings;
 use pgshift_core::lint::{self, LintOptions, RuleSelector, Severity, Violation};
 
 pub fn run(settings: &Settings, args: &LintArgs, out: &mut Output) -> Result<ExitStatus, Failure> {
-    let options = options(settings, args)?;
+    let mut options = options(settings, args)?;
     let violations = if args.pending {
         let migrator = migrator(settings, out)?;
+        judge_for_server(&mut options, &migrator)?;
         let (_plan, steps) = migrator
             .up_preview(&Default::default())
             .map_err(Failure::from)?;
@@ -90,12 +91,27 @@ fn options(settings: &Settings, args: &LintArgs) -> Result<LintOptions, Failure>
 /// The rules `pgshift.toml` enables: what `up` checks pending migrations with.
 pub(super) fn configured(settings: &Settings) -> Result<LintOptions, Failure> {
     let config = settings.config.lint.clone().unwrap_or_default();
-    LintOptions::from_names(&[], &config.enable, &config.disable).map_err(|e| {
-        Failure::new(
-            ExitStatus::Validation,
-            Problem::error(format!("pgshift.toml [lint]: {e}")),
-        )
-    })
+    let mut options =
+        LintOptions::from_names(&[], &config.enable, &config.disable).map_err(|e| {
+            Failure::new(
+                ExitStatus::Validation,
+                Problem::error(format!("pgshift.toml [lint]: {e}")),
+            )
+        })?;
+    options.postgres_version = config.postgres_version;
+    Ok(options)
+}
+
+/// Without `[lint] postgres_version`, version-dependent rules judge for
+/// the connected server's major version.
+pub(super) fn judge_for_server(
+    options: &mut LintOptions,
+    migrator: &pgshift_core::migrator::Migrator,
+) -> Result<(), Failure> {
+    if options.postgres_version.is_none() {
+        options.postgres_version = Some(migrator.server_major_version().map_err(Failure::from)?);
+    }
+    Ok(())
 }
 
 pub(super) fn problem(violation: &Violation) -> Problem {

@@ -80,10 +80,11 @@ pub fn run(
         return Ok(ExitStatus::Success);
     }
     if !args.no_lint {
-        let rules = LintOptions {
+        let mut rules = LintOptions {
             errors_only: true,
             ..super::lint::configured(settings)?
         };
+        super::lint::judge_for_server(&mut rules, &migrator)?;
         let errors: Vec<Problem> = lint::lint_migrations(
             pending
                 .iter()

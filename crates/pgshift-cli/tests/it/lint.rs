@@ -132,3 +132,105 @@ fn the_projects_own_migrations_pass() {
     assert!(!run.stdout.contains("::error"), "{}", run.stdout);
     run.assert_code(0);
 }
+
+/// The rule names of a `--json` lint run's findings.
+fn json_rules(run: &Run) -> Vec<String> {
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).expect("json");
+    doc["violations"]
+        .as_array()
+        .expect("violations")
+        .iter()
+        .map(|v| v["rule"].as_str().expect("rule").to_string())
+        .collect()
+}
+
+#[test]
+fn issue_11_the_timeout_alias_enables_its_two_parts() {
+    let project = project();
+    let run = Run::of(project.bare().args([
+        "--json",
+        "lint",
+        "--rule",
+        "squawk/require-timeout-settings",
+    ]));
+    run.assert_code(0);
+    let rules = json_rules(&run);
+    assert!(
+        rules.contains(&"squawk/require-lock-timeout".to_string())
+            && rules.contains(&"squawk/require-statement-timeout".to_string()),
+        "{rules:?}"
+    );
+    // The same name in pgshift.toml.
+    std::fs::write(
+        project.path().join("pgshift.toml"),
+        "[lint]\nenable = [\"squawk/require-timeout-settings\"]\n",
+    )
+    .unwrap();
+    let run = Run::of(project.bare().args(["--json", "lint"]));
+    let rules = json_rules(&run);
+    assert!(
+        rules.contains(&"squawk/require-lock-timeout".to_string())
+            && rules.contains(&"squawk/require-statement-timeout".to_string()),
+        "{rules:?}"
+    );
+    // Excluding the alias excludes both parts.
+    let run = Run::of(project.bare().args([
+        "--json",
+        "lint",
+        "--exclude",
+        "squawk/require-timeout-settings",
+    ]));
+    let rules = json_rules(&run);
+    assert!(!rules.iter().any(|r| r.contains("timeout")), "{rules:?}");
+}
+
+#[test]
+fn issue_11_transaction_nesting_ignores_the_folded_begin_and_commit() {
+    // FORWARD wraps its body in its own BEGIN; … COMMIT;, which pgshift
+    // folds into the transaction it runs the migration in.
+    let project = project();
+    let run =
+        Run::of(
+            project
+                .bare()
+                .args(["--json", "lint", "--rule", "squawk/transaction-nesting"]),
+        );
+    run.assert_code(0);
+    assert_eq!(json_rules(&run), Vec::<String>::new(), "{}", run.stdout);
+}
+
+#[test]
+fn issue_11_postgres_version_is_passed_to_squawk() {
+    let project = Project::new();
+    project
+        .file(
+            "001_flag.sql",
+            "-- Description: a flag\nALTER TABLE users ADD COLUMN IF NOT EXISTS flag int DEFAULT 1;\n",
+        )
+        .file(
+            "rollback_001.sql",
+            "ALTER TABLE users DROP COLUMN IF EXISTS flag;\n",
+        );
+    let rule = [
+        "--json",
+        "lint",
+        "--rule",
+        "squawk/adding-field-with-default",
+    ];
+    // Since PostgreSQL 11 a constant default does not rewrite the table:
+    // nothing to say for the default version (15).
+    let run = Run::of(project.bare().args(rule));
+    assert_eq!(json_rules(&run), Vec::<String>::new(), "{}", run.stdout);
+    std::fs::write(
+        project.path().join("pgshift.toml"),
+        "[lint]\npostgres_version = 10\n",
+    )
+    .unwrap();
+    let run = Run::of(project.bare().args(rule));
+    assert_eq!(
+        json_rules(&run),
+        ["squawk/adding-field-with-default"],
+        "{}",
+        run.stdout
+    );
+}

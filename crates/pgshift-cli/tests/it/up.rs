@@ -473,3 +473,65 @@ fn pgshift_sql_never_appears_in_a_users_error() {
         );
     }
 }
+
+#[test]
+fn issue_11_a_no_op_up_and_status_write_nothing() {
+    let Some(db) = test_db_or_skip!() else { return };
+    let project = Project::new();
+    two_migrations(&project);
+    Run::of(project.cmd(&db).arg("up")).assert_code(0);
+    // From now on every transaction on this database is read-only: any
+    // write (a tracking-table upgrade, an audit row, a CREATE … IF NOT
+    // EXISTS) fails the command. WAL positions are cluster-wide and other
+    // tests write meanwhile, so this is the per-database way to say "no WAL".
+    let mut client = db.client();
+    client
+        .batch_execute(&format!(
+            "ALTER DATABASE \"{}\" SET default_transaction_read_only = on",
+            db.name()
+        ))
+        .unwrap();
+    for command in ["up", "status", "verify"] {
+        let run = Run::of(project.cmd(&db).arg(command));
+        assert_eq!(run.code, 0, "{command} wrote something:\n{}", run.stderr);
+    }
+    let up = Run::of(project.cmd(&db).arg("up"));
+    assert!(up.stdout.contains("Nothing to apply"), "{}", up.stdout);
+}
+
+#[test]
+fn issue_11_a_statement_larger_than_a_batch_runs_and_maps_its_errors() {
+    let Some(db) = test_db_or_skip!() else { return };
+    let project = Project::new();
+    let rows = 40_000;
+    let values: Vec<String> = (1..=rows).map(|i| format!("({i}, 'row {i:08}')")).collect();
+    project.file(
+        "001_big.sql",
+        &format!(
+            "CREATE TABLE IF NOT EXISTS big (id int, name text);\nINSERT INTO big VALUES\n{};\n",
+            values.join(",\n")
+        ),
+    );
+    let run = Run::of(project.cmd(&db).arg("up"));
+    run.assert_code(0);
+    assert_eq!(column(&db, "SELECT count(*) FROM big"), [rows.to_string()]);
+    assert_eq!(applied_versions(&db), ["001"]);
+    // An error near the end of a large statement points at its line.
+    project.file(
+        "002_bad.sql",
+        &format!(
+            "INSERT INTO big VALUES\n{},\n(nope, 'x');\n",
+            values.join(",\n")
+        ),
+    );
+    let run = Run::of(project.cmd(&db).arg("up"));
+    assert_ne!(run.code, 0);
+    let line = rows + 2;
+    assert!(
+        run.stderr.contains(&format!("002_bad.sql:{line}:2")),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(column(&db, "SELECT count(*) FROM big"), [rows.to_string()]);
+    assert_eq!(applied_versions(&db), ["001"]);
+}

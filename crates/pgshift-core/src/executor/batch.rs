@@ -18,9 +18,14 @@
 //! migration again one statement at a time (see `Executor::run_transactional`).
 //! Written by hand because no client crate maps positions in a
 //! multi-statement query back to the statements it was built from.
+//!
+//! A statement of [`MAX_BYTES`] or more is a batch of its own, sent as the
+//! file holds it rather than copied into a query text (its `BEGIN` goes
+//! first, on its own): a 50 MB `INSERT` would otherwise be held twice.
 
 use crate::script::{Script, Step};
 use crate::source::{SourceFile, Span};
+use std::sync::Arc;
 
 /// At most this many statements go in one query, so the interactive
 /// "statement N/M" progress still moves on a long file.
@@ -62,10 +67,22 @@ pub(super) struct Batch {
     /// 1-based number of the first statement among the script's statements.
     pub first_statement: usize,
     /// Each statement's span in the file, and the character offsets at
-    /// which it starts and ends in `text`.
+    /// which it starts and ends in the query.
     parts: Vec<Part>,
     /// The query sent.
-    pub text: String,
+    query: Query,
+    /// `BEGIN` must be sent before the query (a large statement's, which
+    /// is sent as it is).
+    pub begin_first: bool,
+}
+
+/// What a batch sends.
+#[derive(Debug)]
+enum Query {
+    /// Statements joined into one text, with what goes around them.
+    Joined(String),
+    /// One large statement, as its file holds it.
+    Whole(Arc<SourceFile>, Span),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -119,12 +136,28 @@ impl Batch {
             first_step,
             first_statement,
             parts: Vec::new(),
-            text: String::new(),
+            query: Query::Joined(String::new()),
+            begin_first: false,
         };
-        if begin {
-            batch.text.push_str(BEGIN_PREFIX);
+        if let Some(Step::Sql { file, span, .. }) = script.steps.get(first_step) {
+            if span.len() >= MAX_BYTES {
+                let source = &script.files[*file];
+                batch.file = *file;
+                batch.parts.push(Part {
+                    span: *span,
+                    start: 0,
+                    end: source.slice(*span).chars().count(),
+                });
+                batch.query = Query::Whole(Arc::clone(source), *span);
+                batch.begin_first = begin;
+                return batch;
+            }
         }
-        let mut chars = batch.text.chars().count();
+        let mut text = String::new();
+        if begin {
+            text.push_str(BEGIN_PREFIX);
+        }
+        let mut chars = text.chars().count();
         for step in &script.steps[first_step..] {
             let Step::Sql { file, span, .. } = step else {
                 break;
@@ -133,18 +166,19 @@ impl Batch {
                 batch.file = *file;
             } else if *file != batch.file
                 || batch.parts.len() == max_statements
-                || batch.text.len() >= MAX_BYTES
+                || text.len() >= MAX_BYTES
+                || span.len() >= MAX_BYTES
             {
                 break;
             } else {
                 // Statements end at their semicolon (the last one of a
                 // file may have none); a line break keeps them apart.
-                batch.text.push('\n');
+                text.push('\n');
                 chars += 1;
             }
             let sql = script.files[*file].slice(*span);
             let start = chars;
-            batch.text.push_str(sql);
+            text.push_str(sql);
             chars += sql.chars().count();
             batch.parts.push(Part {
                 span: *span,
@@ -159,7 +193,16 @@ impl Batch {
             !batch.parts.is_empty(),
             "a batch starts at a SQL step ({first_step})"
         );
+        batch.query = Query::Joined(text);
         batch
+    }
+
+    /// The query to send.
+    pub fn text(&self) -> &str {
+        match &self.query {
+            Query::Joined(text) => text,
+            Query::Whole(file, span) => file.slice(*span),
+        }
     }
 
     /// True when an error without a position can only have come from the
@@ -234,7 +277,7 @@ mod tests {
         let s = script(text);
         let batch = Batch::collect(&s, 0, 1, true);
         assert_eq!(batch.len(), 3);
-        assert_eq!(batch.text, format!("BEGIN;{text}"));
+        assert_eq!(batch.text(), format!("BEGIN;{text}"));
         assert_eq!(batch.last_statement(), 3);
         assert_eq!(
             s.files[0].slice(batch.span()),
@@ -248,7 +291,7 @@ mod tests {
         // 'é' is one character of two bytes: positions count characters.
         let s = script("SELECT 'é';\nSELECT nope;\n");
         let batch = Batch::collect(&s, 0, 1, true);
-        let nope = batch.text.chars().position(|c| c == 'n').unwrap() as u32 + 1;
+        let nope = batch.text().chars().position(|c| c == 'n').unwrap() as u32 + 1;
         let located = batch.locate(nope).unwrap();
         assert_eq!(located.index, 1);
         assert_eq!(
@@ -268,7 +311,7 @@ mod tests {
 
         let batch = Batch::collect(&s, 1, 2, false);
         assert!(batch.is_lone_statement());
-        assert_eq!(batch.text, "SELECT nope;", "the migration's text alone");
+        assert_eq!(batch.text(), "SELECT nope;", "the migration's text alone");
     }
 
     #[test]
@@ -296,7 +339,7 @@ mod tests {
         let first = Batch::collect(&s, 0, 1, true);
         assert_eq!(first.len(), 1);
         let second = Batch::collect(&s, 1, 2, false);
-        assert_eq!(second.len(), 2, "{}", second.text);
+        assert_eq!(second.len(), 2, "{}", second.text());
         assert_eq!(Batch::collect(&s, 3, 4, false).len(), 1);
         // A comment in front of the SET is not part of the statement.
         let commented =
@@ -307,15 +350,43 @@ mod tests {
     }
 
     #[test]
+    fn issue_11_a_large_statement_is_sent_as_the_file_holds_it() {
+        let rows = "(1), ".repeat(MAX_BYTES / 5);
+        let text = format!("SELECT 1;\nINSERT INTO t VALUES {rows}(2);\nSELECT 2;\n");
+        let s = script(&text);
+        let first = Batch::collect(&s, 0, 1, true);
+        assert_eq!(first.len(), 1, "the small statement goes alone");
+        assert_eq!(first.text(), "BEGIN;SELECT 1;");
+        let large = Batch::collect(&s, 1, 2, true);
+        assert_eq!(large.len(), 1);
+        assert!(large.begin_first, "BEGIN goes first, on its own");
+        let file = &s.files[0];
+        let Step::Sql { span, .. } = &s.steps[1] else {
+            panic!("step 1 is SQL")
+        };
+        let held = file.slice(*span);
+        assert_eq!(
+            large.text().as_ptr(),
+            held.as_ptr(),
+            "the query is the file's text, not a copy"
+        );
+        let nope = large.text().find("(2)").unwrap() as u32 + 1;
+        let located = large.locate(nope).unwrap();
+        assert_eq!(
+            &file.text()[file.offset_of_char_position(located.span, located.position)..][..3],
+            "(2)"
+        );
+        let last = Batch::collect(&s, 2, 3, false);
+        assert_eq!(last.text(), "SELECT 2;");
+    }
+
+    #[test]
     fn stops_at_an_echo_and_at_the_size_limit() {
         let s = script("SELECT 1;\n\\echo hi\nSELECT 2;\n");
         let first = Batch::collect(&s, 0, 1, true);
         assert_eq!(first.len(), 1);
         let second = Batch::collect(&s, 2, 2, false);
-        assert_eq!(
-            (second.first_statement, second.text.as_str()),
-            (2, "SELECT 2;")
-        );
+        assert_eq!((second.first_statement, second.text()), (2, "SELECT 2;"));
 
         let many: String = (0..MAX_STATEMENTS + 5)
             .map(|i| format!("SELECT {i};\n"))

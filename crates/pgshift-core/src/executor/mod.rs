@@ -809,7 +809,12 @@ impl<'c> Executor<'c> {
                         index,
                         std::mem::take(&mut begin_pending),
                     );
-                    let result = self.client.batch_execute(&batch.text);
+                    if batch.begin_first {
+                        self.client
+                            .batch_execute("BEGIN")
+                            .map_err(|e| connection_error(migration, e))?;
+                    }
+                    let result = self.client.batch_execute(batch.text());
                     let notices = self.notices.drain();
                     if !quiet {
                         forward_notices(notices, source, &batch, observer);

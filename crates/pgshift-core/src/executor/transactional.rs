@@ -264,8 +264,13 @@ impl Executor<'_> {
                 return Err(AttemptError::Failed(interrupted(migration)));
             }
             let batch = Batch::collect(script, step, done + 1, std::mem::take(&mut begin_pending));
+            if batch.begin_first {
+                self.client
+                    .batch_execute("BEGIN")
+                    .map_err(|e| AttemptError::Failed(connection_error(migration, e)))?;
+            }
             let file = &script.files[batch.file];
-            let result = self.client.batch_execute(&batch.text);
+            let result = self.client.batch_execute(batch.text());
             let notices = self.notices.drain();
             if let Err(e) = result {
                 let Some(server) = ServerError::from_error(&e) else {

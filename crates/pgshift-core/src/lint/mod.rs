@@ -31,7 +31,9 @@ pub mod rules;
 mod sql;
 pub mod squawk;
 
-pub use rule::{LintOptions, Rule, RuleSelector, Severity, SquawkRule, UnknownRule};
+pub use rule::{
+    LintOptions, Rule, RuleSelector, Severity, SquawkRule, UnknownRule, DEFAULT_POSTGRES_VERSION,
+};
 
 use crate::migration::{Migration, MigrationSet};
 use crate::source::{SourceFile, Span};
@@ -214,6 +216,9 @@ pub fn lint_migration(migration: &Migration, options: &LintOptions) -> Vec<Viola
         if on(Rule::TransactionMisuse) {
             rules::transaction_misuse::check(file, &mut out);
         }
+        if on(Rule::DeepNesting) {
+            rules::deep_nesting::check(file, &mut out);
+        }
         squawk::check(file, is_rollback, options, &mut out);
     }
     // Files pulled in with `\i`: what their statements do, checked as
@@ -231,6 +236,9 @@ pub fn lint_migration(migration: &Migration, options: &LintOptions) -> Vec<Viola
     for (file, is_rollback) in &included {
         if on(Rule::NonIdempotent) {
             rules::non_idempotent::check(file, &mut out);
+        }
+        if on(Rule::DeepNesting) {
+            rules::deep_nesting::check(file, &mut out);
         }
         squawk::check(file, *is_rollback, options, &mut out);
     }

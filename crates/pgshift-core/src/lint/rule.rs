@@ -30,6 +30,8 @@ pub enum Rule {
     VersionGap,
     /// `unknown-directive`: see [`super::rules::unknown_directive`].
     UnknownDirective,
+    /// `deep-nesting`: see [`super::rules::deep_nesting`].
+    DeepNesting,
     /// A rule of the squawk linter, named `squawk/<name>`.
     Squawk(SquawkRule),
 }
@@ -57,7 +59,7 @@ pub enum Severity {
 
 impl Rule {
     /// pgshift's own rules, in documentation order.
-    pub const OWN: [Rule; 8] = [
+    pub const OWN: [Rule; 9] = [
         Rule::MissingRollback,
         Rule::NonIdempotent,
         Rule::TransactionMisuse,
@@ -66,6 +68,7 @@ impl Rule {
         Rule::MissingDescription,
         Rule::VersionGap,
         Rule::UnknownDirective,
+        Rule::DeepNesting,
     ];
 
     /// The stable name, e.g. `non-idempotent` or `squawk/adding-required-field`.
@@ -79,6 +82,7 @@ impl Rule {
             Rule::MissingDescription => "missing-description",
             Rule::VersionGap => "version-gap",
             Rule::UnknownDirective => "unknown-directive",
+            Rule::DeepNesting => "deep-nesting",
             Rule::Squawk(rule) => return Cow::Owned(format!("squawk/{}", rule.name())),
         })
     }
@@ -95,8 +99,21 @@ impl Rule {
             | Rule::RollbackIncomplete
             | Rule::MissingDescription
             | Rule::VersionGap
-            | Rule::UnknownDirective => Severity::Warning,
+            | Rule::UnknownDirective
+            | Rule::DeepNesting => Severity::Warning,
             Rule::Squawk(rule) => super::squawk::severity(rule.0),
+        }
+    }
+
+    /// True when naming this rule names `other`: the same rule, or a
+    /// squawk alias (`squawk/require-timeout-settings`) of which `other`
+    /// is a part.
+    pub fn covers(&self, other: Rule) -> bool {
+        match (self, other) {
+            (Rule::Squawk(alias), Rule::Squawk(part)) if alias.0.expands_to().contains(&part.0) => {
+                true
+            }
+            _ => *self == other,
         }
     }
 
@@ -150,7 +167,7 @@ impl RuleSelector {
     /// True when `rule` is selected.
     pub fn matches(&self, rule: Rule) -> bool {
         match self {
-            RuleSelector::Rule(r) => *r == rule,
+            RuleSelector::Rule(r) => r.covers(rule),
             RuleSelector::Squawk => matches!(rule, Rule::Squawk(_)),
             RuleSelector::All => true,
         }
@@ -186,7 +203,19 @@ pub struct LintOptions {
     /// Run only the selected rules whose findings are errors: what `up`
     /// checks before it applies anything.
     pub errors_only: bool,
+    /// The PostgreSQL major version the migrations will run on, for the
+    /// squawk rules whose verdict depends on it (a column added with a
+    /// default rewrites the table before 11, for one). `None`:
+    /// [`DEFAULT_POSTGRES_VERSION`]. The CLI passes `[lint]
+    /// postgres_version`, else the server's version when it is connected.
+    pub postgres_version: Option<u32>,
 }
+
+/// The PostgreSQL major version lint judges for when neither `[lint]
+/// postgres_version` nor a connected server says: the oldest major version
+/// the PostgreSQL project still supports (15, as of November 2026), so a
+/// version-dependent rule errs on the side of warning.
+pub const DEFAULT_POSTGRES_VERSION: u32 = 15;
 
 impl LintOptions {
     /// Builds options from rule names.
@@ -206,6 +235,7 @@ impl LintOptions {
             enable: parse(enable)?,
             disable: parse(disable)?,
             errors_only: false,
+            postgres_version: None,
         })
     }
 
@@ -214,7 +244,7 @@ impl LintOptions {
         // A group (`squawk`, `all`) never turns on a rule that is off by
         // default; only its own name does.
         let picks = |s: &RuleSelector| match s {
-            RuleSelector::Rule(r) => *r == rule,
+            RuleSelector::Rule(r) => r.covers(rule),
             group => group.matches(rule) && rule.is_default(),
         };
         let on = if self.only.is_empty() {

@@ -7,34 +7,32 @@
 //! only looks at the top level of the statement (parenthesis depth 0) where
 //! it matters. Anything it does not recognise yields `None`, and rules treat
 //! that as "nothing to report".
+//!
+//! Only top-level tokens are kept, as spans into the file: the rows of a
+//! bulk `INSERT … VALUES` are never held, so a statement's tokens take a
+//! small fraction of its text.
 
-use crate::source::Span;
+use crate::source::{SourceFile, Span};
 use pgshift_lexer::TokenKind;
+use std::sync::Arc;
 
-/// One significant token: trivia and meta-commands removed.
+/// One significant top-level token (parenthesis depth 0, the outermost
+/// parentheses included): trivia, meta-commands and everything inside
+/// parentheses removed.
 #[derive(Debug, Clone)]
 pub(crate) struct Tok {
     pub kind: TokenKind,
     pub span: Span,
-    /// Uppercased text for words, the text as written otherwise.
-    pub text: String,
-    /// Parenthesis depth at this token (the parenthesis itself counts as
-    /// the outer depth).
-    pub depth: u32,
 }
 
-impl Tok {
-    /// True for the keyword `word` (already uppercase).
-    pub fn is(&self, word: &str) -> bool {
-        self.kind == TokenKind::Word && self.text == word
-    }
-}
-
-/// A statement's significant tokens, spans relative to the file.
+/// A statement's significant top-level tokens, spans relative to the file.
 #[derive(Debug, Clone)]
 pub(crate) struct Stmt {
     pub span: Span,
     pub toks: Vec<Tok>,
+    /// How deep its parentheses nest (0: none).
+    pub nesting: u32,
+    file: Arc<SourceFile>,
 }
 
 /// A possibly qualified object name, normalised like PostgreSQL does
@@ -139,20 +137,21 @@ pub(crate) enum ColumnChange {
 }
 
 impl Stmt {
-    /// Tokenizes `span` of `text` (a statement found by the splitter).
-    pub fn new(text: &str, span: Span) -> Stmt {
-        let body = &text[span.start..span.end];
+    /// Tokenizes `span` of `file` (a statement found by the splitter).
+    pub fn new(file: &Arc<SourceFile>, span: Span) -> Stmt {
+        let body = file.slice(span);
         let mut depth = 0u32;
+        let mut nesting = 0;
         let mut toks = Vec::new();
-        for t in pgshift_lexer::tokenize(body) {
+        for t in pgshift_lexer::tokens(body) {
             if t.is_trivia() || t.kind == TokenKind::MetaCommand {
                 continue;
             }
-            let raw = t.text(body);
-            // Both parentheses of a pair get the depth outside them.
+            // Both parentheses of a pair are at the depth outside them.
             let at = match t.kind {
                 TokenKind::OpenParen => {
                     depth += 1;
+                    nesting = nesting.max(depth);
                     depth - 1
                 }
                 TokenKind::CloseParen => {
@@ -161,38 +160,70 @@ impl Stmt {
                 }
                 _ => depth,
             };
-            toks.push(Tok {
-                kind: t.kind,
-                span: Span::new(span.start + t.span.start, span.start + t.span.end),
-                text: if t.kind == TokenKind::Word {
-                    raw.to_ascii_uppercase()
-                } else {
-                    raw.to_string()
-                },
-                depth: at,
-            });
+            if at == 0 {
+                toks.push(Tok {
+                    kind: t.kind,
+                    span: Span::new(span.start + t.span.start, span.start + t.span.end),
+                });
+            }
         }
-        Stmt { span, toks }
+        Stmt {
+            span,
+            toks,
+            nesting,
+            file: Arc::clone(file),
+        }
+    }
+
+    /// The token's text as written.
+    pub fn text(&self, tok: &Tok) -> &str {
+        self.file.slice(tok.span)
+    }
+
+    /// True when `tok` is the keyword `word` (uppercase).
+    fn is(&self, tok: &Tok, word: &str) -> bool {
+        tok.kind == TokenKind::Word && self.text(tok).eq_ignore_ascii_case(word)
     }
 
     /// The first keyword, uppercased.
-    pub fn first(&self) -> Option<&str> {
+    pub fn first(&self) -> Option<String> {
         self.toks
             .first()
             .filter(|t| t.kind == TokenKind::Word)
-            .map(|t| t.text.as_str())
+            .map(|t| self.text(t).to_ascii_uppercase())
     }
 
     /// True when top-level words `seq` appear consecutively from `from`.
     pub fn words_at(&self, from: usize, seq: &[&str]) -> bool {
         seq.iter()
             .enumerate()
-            .all(|(i, w)| self.toks.get(from + i).is_some_and(|t| t.is(w)))
+            .all(|(i, w)| self.toks.get(from + i).is_some_and(|t| self.is(t, w)))
     }
 
     /// Position of the first top-level `seq` at or after `from`.
     pub fn find_top(&self, from: usize, seq: &[&str]) -> Option<usize> {
-        (from..self.toks.len()).find(|&i| self.toks[i].depth == 0 && self.words_at(i, seq))
+        (from..self.toks.len()).find(|&i| self.words_at(i, seq))
+    }
+
+    /// In `INSERT … VALUES (…), (…), …`, the rows after the first, from
+    /// the comma after the first row to the end of the last.
+    pub fn later_values_rows(&self) -> Option<Span> {
+        if !self.words_at(0, &["INSERT"]) {
+            return None;
+        }
+        let values = self.find_top(1, &["VALUES"])?;
+        let is = |i: usize, kind: TokenKind| self.toks.get(i).is_some_and(|t| t.kind == kind);
+        let row_at = |i: usize| is(i, TokenKind::OpenParen) && is(i + 1, TokenKind::CloseParen);
+        if !row_at(values + 1) {
+            return None;
+        }
+        let first_end = self.toks[values + 2].span.end;
+        let mut i = values + 3;
+        while self.toks.get(i).is_some_and(|t| self.text(t) == ",") && row_at(i + 1) {
+            i += 3;
+        }
+        let end = self.toks[i - 1].span.end;
+        (end > first_end).then(|| Span::new(first_end, end))
     }
 
     /// The span from the first token up to and including token `i`.
@@ -212,9 +243,9 @@ impl Stmt {
         loop {
             let t = self.toks.get(i)?;
             let part = match t.kind {
-                TokenKind::Word => t.text.to_ascii_lowercase(),
-                TokenKind::QuotedIdent => t
-                    .text
+                TokenKind::Word => self.text(t).to_ascii_lowercase(),
+                TokenKind::QuotedIdent => self
+                    .text(t)
                     .trim_start_matches(['U', 'u', '&'])
                     .trim_matches('"')
                     .replace("\"\"", "\""),
@@ -223,7 +254,7 @@ impl Stmt {
             parts.push(part);
             i += 1;
             match self.toks.get(i) {
-                Some(dot) if dot.kind == TokenKind::Operator && dot.text == "." => i += 1,
+                Some(dot) if dot.kind == TokenKind::Operator && self.text(dot) == "." => i += 1,
                 _ => break,
             }
         }
@@ -242,7 +273,7 @@ impl Stmt {
 
     /// Recognises `CREATE [OR REPLACE] [modifiers] kind …`.
     pub fn create(&self) -> Option<Create> {
-        if self.first() != Some("CREATE") {
+        if !self.words_at(0, &["CREATE"]) {
             return None;
         }
         let mut i = 1;
@@ -265,7 +296,7 @@ impl Stmt {
                 "PROCEDURAL",
             ]
             .iter()
-            .any(|w| t.is(w))
+            .any(|w| self.is(t, w))
         }) {
             i += 1;
         }
@@ -316,7 +347,7 @@ impl Stmt {
 
     /// Recognises `DROP kind [CONCURRENTLY] [IF EXISTS] name[, …]`.
     pub fn drop(&self) -> Option<Drop> {
-        if self.first() != Some("DROP") {
+        if !self.words_at(0, &["DROP"]) {
             return None;
         }
         let (kind, width) = kind_at(self, 1)?;
@@ -336,14 +367,17 @@ impl Stmt {
         while let Some((name, next)) = self.name_at(i) {
             names.push(name);
             i = next;
-            // Skip a function's argument list.
-            if let Some(open) = self.toks.get(i).filter(|t| t.kind == TokenKind::OpenParen) {
-                let depth = open.depth;
+            // Skip a function's argument list (its parentheses).
+            if self
+                .toks
+                .get(i)
+                .is_some_and(|t| t.kind == TokenKind::OpenParen)
+            {
                 i += 1;
                 while self
                     .toks
                     .get(i)
-                    .is_some_and(|t| !(t.kind == TokenKind::CloseParen && t.depth == depth))
+                    .is_some_and(|t| t.kind != TokenKind::CloseParen)
                 {
                     i += 1;
                 }
@@ -353,7 +387,7 @@ impl Stmt {
                 break;
             }
             match self.toks.get(i) {
-                Some(t) if t.text == "," => i += 1,
+                Some(t) if self.text(t) == "," => i += 1,
                 _ => break,
             }
         }
@@ -381,15 +415,13 @@ impl Stmt {
             i += 1;
         }
         let (table, mut i) = self.name_at(i)?;
-        if self.toks.get(i).is_some_and(|t| t.text == "*") {
+        if self.toks.get(i).is_some_and(|t| self.text(t) == "*") {
             i += 1;
         }
         let mut actions = Vec::new();
         while i < self.toks.len() {
             let start = i;
-            while i < self.toks.len()
-                && !(self.toks[i].depth == 0 && matches!(self.toks[i].text.as_str(), "," | ";"))
-            {
+            while i < self.toks.len() && !matches!(self.text(&self.toks[i]), "," | ";") {
                 i += 1;
             }
             if start < i {
@@ -438,7 +470,7 @@ impl Stmt {
 /// The object kind at `i` and how many words it takes.
 fn kind_at(stmt: &Stmt, i: usize) -> Option<(ObjKind, usize)> {
     let word = stmt.toks.get(i).filter(|t| t.kind == TokenKind::Word)?;
-    Some(match word.text.as_str() {
+    Some(match stmt.text(word).to_ascii_uppercase().as_str() {
         "TABLE" => (ObjKind::Table, 1),
         "INDEX" => (ObjKind::Index, 1),
         "SCHEMA" => (ObjKind::Schema, 1),
@@ -467,7 +499,34 @@ mod tests {
     use super::*;
 
     fn stmt(sql: &str) -> Stmt {
-        Stmt::new(sql, Span::new(0, sql.len()))
+        Stmt::new(
+            &Arc::new(SourceFile::new("t.sql", sql)),
+            Span::new(0, sql.len()),
+        )
+    }
+
+    #[test]
+    fn only_top_level_tokens_are_kept() {
+        let s = stmt("INSERT INTO t (a, b) VALUES (1, (2)), (3, 4) ON CONFLICT DO NOTHING;");
+        let texts: Vec<&str> = s.toks.iter().map(|t| s.text(t)).collect();
+        assert_eq!(
+            texts,
+            [
+                "INSERT", "INTO", "t", "(", ")", "VALUES", "(", ")", ",", "(", ")", "ON",
+                "CONFLICT", "DO", "NOTHING", ";"
+            ]
+        );
+        assert_eq!(s.nesting, 2);
+        let rows = s.later_values_rows().expect("two rows");
+        let sql = "INSERT INTO t (a, b) VALUES (1, (2)), (3, 4) ON CONFLICT DO NOTHING;";
+        assert_eq!(&sql[rows.start..rows.end], ", (3, 4)");
+        assert!(stmt("INSERT INTO t VALUES (1);")
+            .later_values_rows()
+            .is_none());
+        assert!(stmt("INSERT INTO t SELECT 1, 2;")
+            .later_values_rows()
+            .is_none());
+        assert!(s.find_top(0, &["ON", "CONFLICT"]).is_some());
     }
 
     #[test]

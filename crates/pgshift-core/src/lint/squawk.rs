@@ -22,6 +22,7 @@
 //! squawk's own `-- squawk-ignore rule` comments work too.
 
 use super::context::FileContext;
+use super::rules::deep_nesting::{self, MAX_DEPTH};
 use super::{LintOptions, Rule, Severity, SquawkRule, Violation};
 use crate::script::TransactionMode;
 use crate::source::Span;
@@ -79,39 +80,107 @@ pub(crate) fn check(
 ) {
     let undoing =
         |r: S| rollback && r != S::BanDropDatabase && r.to_string().starts_with("ban-drop-");
+    // An alias (`require-timeout-settings`) is enabled through its parts.
     let rules: Vec<S> = enum_iterator::all::<S>()
-        .filter(|r| options.is_enabled(Rule::Squawk(SquawkRule(*r))) && !undoing(*r))
+        .filter(|r| {
+            r.expands_to().is_empty()
+                && options.is_enabled(Rule::Squawk(SquawkRule(*r)))
+                && !undoing(*r)
+        })
         .collect();
-    let could_fire = |rule: &S| match only_in_statements_starting_with(*rule) {
-        Some(words) => file.statements.iter().any(|s| s.stmt.words_at(0, words)),
-        None => true,
-    };
-    if !rules.iter().any(could_fire) {
-        // Parsing is most of the cost: skip it when no rule can fire, as
-        // for `up`'s error-only check on a file with no ALTER or DROP.
+    if rules.is_empty() {
         return;
     }
-    let text = file.sql_only_text();
-    let parse = squawk_syntax::SourceFile::parse(&text);
+    let flags = |rule: &S, stmt: &super::sql::Stmt| match only_in_statements_starting_with(*rule) {
+        Some(words) => stmt.words_at(0, words),
+        None => true,
+    };
+    if rules
+        .iter()
+        .all(|r| only_in_statements_starting_with(*r).is_some())
+    {
+        // Only rules about one statement at a time (`up`'s error-level
+        // check): parse just the statements they look at, each with the
+        // comments above it (for `-- squawk-ignore`). Parsing is most of
+        // the cost, and a whole large file's syntax tree takes many times
+        // its size.
+        let text = file.file().text();
+        let mut previous_end = 0;
+        for (statement, stmt) in file.each() {
+            let from = previous_end;
+            previous_end = statement.span.end;
+            if rules.iter().any(|r| flags(r, &stmt)) && deep_nesting::depth(&stmt) <= MAX_DEPTH {
+                let mut piece = String::new();
+                super::context::blank_all_but_comments(
+                    &text[from..statement.span.start],
+                    &mut piece,
+                );
+                piece.push_str(&text[statement.span.start..statement.span.end]);
+                run(file, &piece, from, &rules, options, &undoing, out);
+            }
+        }
+        return;
+    }
+    let too_deep: Vec<usize> = file
+        .each()
+        .enumerate()
+        .filter(|(_, (_, stmt))| deep_nesting::depth(stmt) > MAX_DEPTH)
+        .map(|(i, _)| i)
+        .collect();
+    run(
+        file,
+        &file.sql_only_text(&too_deep),
+        0,
+        &rules,
+        options,
+        &undoing,
+        out,
+    );
+}
+
+/// Runs squawk's `rules` on `text`, the part of `file` from byte `offset`.
+fn run(
+    file: &FileContext,
+    text: &str,
+    offset: usize,
+    rules: &[S],
+    options: &LintOptions,
+    undoing: &dyn Fn(S) -> bool,
+    out: &mut Vec<Violation>,
+) {
+    let parse = squawk_syntax::SourceFile::parse(text);
     let mut linter = squawk_linter::Linter::from(rules.iter().copied());
     linter.settings.assume_in_transaction = file.mode == TransactionMode::Transactional;
-    for found in linter.lint(&parse, &text) {
+    linter.settings.pg_version = pg_version(options);
+    for found in linter.lint(&parse, text) {
         let rule = Rule::Squawk(SquawkRule(found.code));
         if !options.is_enabled(rule) || undoing(found.code) {
             // An alias expanded to a rule that was excluded by name.
             continue;
         }
-        let start = u32::from(found.text_range.start()) as usize;
-        let end = u32::from(found.text_range.end()) as usize;
+        let start = (u32::from(found.text_range.start()) as usize).min(text.len());
+        let end = (u32::from(found.text_range.end()) as usize).min(text.len());
         let mut violation = Violation::new(
             rule,
             file.file(),
-            Span::new(start.min(text.len()), end.min(text.len())),
+            Span::new(offset + start, offset + end),
             lowercase_first(found.message.trim_end_matches('.')),
         );
         violation.help = found.help;
         out.push(violation);
     }
+}
+
+/// The version squawk judges for: the major version alone, as squawk
+/// compares `11.0` above `11`.
+fn pg_version(options: &LintOptions) -> squawk_linter::Version {
+    let major = options
+        .postgres_version
+        .unwrap_or(super::DEFAULT_POSTGRES_VERSION);
+    major
+        .to_string()
+        .parse()
+        .expect("a number is a version squawk can parse")
 }
 
 /// pgshift messages are lowercase phrases; squawk's are sentences.

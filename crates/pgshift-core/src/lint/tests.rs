@@ -182,3 +182,107 @@ fn errors_only_keeps_error_findings_and_drops_warnings() {
         .iter()
         .any(|v| v.severity == Severity::Warning));
 }
+
+#[test]
+fn issue_11_a_squawk_alias_names_its_parts() {
+    let parts: Vec<Rule> = [
+        "squawk/require-lock-timeout",
+        "squawk/require-statement-timeout",
+    ]
+    .iter()
+    .map(|n| n.parse().unwrap())
+    .collect();
+    let alias = ["squawk/require-timeout-settings"];
+    for options in [
+        LintOptions::from_names(&alias, &[], &[]).unwrap(),
+        LintOptions::from_names(&[], &alias, &[]).unwrap(),
+    ] {
+        assert!(parts.iter().all(|p| options.is_enabled(*p)));
+    }
+    let excluded = LintOptions::from_names(&alias, &[], &alias).unwrap();
+    assert!(parts.iter().all(|p| !excluded.is_enabled(*p)));
+    let found = lint_with(
+        &[
+            (
+                "001_a.sql",
+                "-- Description: a\nCREATE TABLE IF NOT EXISTS t (id int);\n",
+            ),
+            ("rollback_001.sql", "DROP TABLE IF EXISTS t;\n"),
+        ],
+        &LintOptions::from_names(&alias, &[], &[]).unwrap(),
+    );
+    let mut found: Vec<Rule> = rules(&found);
+    found.dedup();
+    assert_eq!(found, parts);
+}
+
+#[test]
+fn issue_11_squawk_does_not_see_the_folded_begin_and_commit() {
+    let only = |name: &str| LintOptions::from_names(&[name], &[], &[]).unwrap();
+    let wrapped =
+        "-- Description: a\n\\set ON_ERROR_STOP on\nBEGIN;\n-- squawk-ignore prefer-robust-stmts\n\
+                   CREATE TABLE IF NOT EXISTS t (id int);\nCOMMIT;\n";
+    let files = [
+        ("001_a.sql", wrapped),
+        ("rollback_001.sql", "DROP TABLE IF EXISTS t;\n"),
+    ];
+    let found = lint_with(&files, &only("squawk/transaction-nesting"));
+    assert!(found.is_empty(), "{found:#?}");
+    let found = lint_with(&files, &only("squawk/ban-uncommitted-transaction"));
+    assert!(found.is_empty(), "{found:#?}");
+}
+
+#[test]
+fn issue_11_postgres_version_reaches_squawk() {
+    let files = [
+        (
+            "001_a.sql",
+            "-- Description: a\nALTER TABLE users ADD COLUMN IF NOT EXISTS a int DEFAULT 1;\n",
+        ),
+        (
+            "rollback_001.sql",
+            "ALTER TABLE users DROP COLUMN IF EXISTS a;\n",
+        ),
+    ];
+    let with = |version: Option<u32>| {
+        let mut options =
+            LintOptions::from_names(&["squawk/adding-field-with-default"], &[], &[]).unwrap();
+        options.postgres_version = version;
+        rules(&lint_with(&files, &options)).len()
+    };
+    assert_eq!(with(Some(10)), 1, "a default rewrote the table before 11");
+    assert_eq!(with(Some(16)), 0);
+    assert_eq!(with(None), 0, "the default version is 15");
+}
+
+#[test]
+fn issue_11_squawk_skips_later_insert_rows_and_keeps_offsets() {
+    let rows: String = (0..1000).map(|i| format!(",\n({i}, {i})")).collect();
+    let sql = format!(
+        "-- Description: a\nINSERT INTO t (a, a) VALUES (0, 0){rows}\nON CONFLICT DO NOTHING;\n\
+         ALTER TABLE users ADD COLUMN IF NOT EXISTS b int NOT NULL;\n"
+    );
+    let found = lint_with(
+        &[
+            ("001_a.sql", &sql),
+            (
+                "rollback_001.sql",
+                "ALTER TABLE users DROP COLUMN IF EXISTS b;\n",
+            ),
+        ],
+        &LintOptions::from_names(&["squawk"], &[], &[]).unwrap(),
+    );
+    let names: Vec<_> = found.iter().map(|v| v.rule.name().into_owned()).collect();
+    assert!(
+        names.contains(&"squawk/ban-duplicate-column-assignments".to_string()),
+        "{names:?}"
+    );
+    let required = found
+        .iter()
+        .find(|v| v.rule.name() == "squawk/adding-required-field")
+        .expect("adding-required-field");
+    assert_eq!(
+        required.file.slice(required.span),
+        "ADD COLUMN IF NOT EXISTS b int NOT NULL"
+    );
+}

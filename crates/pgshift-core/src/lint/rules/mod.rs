@@ -1,6 +1,7 @@
 //! pgshift's own rules, one per file. Each file's doc comment is the rule's
 //! user page; each has a `check` function that appends [`super::Violation`]s.
 
+pub mod deep_nesting;
 pub mod missing_description;
 pub mod missing_rollback;
 pub mod non_idempotent;

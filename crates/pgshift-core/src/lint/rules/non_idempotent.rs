@@ -44,8 +44,7 @@ pub(crate) fn check(file: &FileContext, out: &mut Vec<Violation>) {
     let mut report = |span: Span, message: String, help: &str| {
         out.push(Violation::new(Rule::NonIdempotent, file.file(), span, message).help(help));
     };
-    for statement in &file.statements {
-        let stmt = &statement.stmt;
+    for (_, stmt) in file.each() {
         if let Some(create) = stmt.create() {
             let span = Span::new(
                 stmt.span.start,
@@ -110,7 +109,8 @@ pub(crate) fn check(file: &FileContext, out: &mut Vec<Violation>) {
                     "write `IF EXISTS` after the object type",
                 );
             }
-        } else if stmt.first() == Some("INSERT") && stmt.find_top(0, &["ON", "CONFLICT"]).is_none()
+        } else if stmt.first().as_deref() == Some("INSERT")
+            && stmt.find_top(0, &["ON", "CONFLICT"]).is_none()
         {
             report(
                 stmt.head_span(2),

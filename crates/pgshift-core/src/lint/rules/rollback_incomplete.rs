@@ -40,9 +40,8 @@ use super::super::{Rule, Violation};
 
 pub(crate) fn check(forward: &FileContext, rollback: &FileContext, out: &mut Vec<Violation>) {
     let drops: Vec<Drop> = rollback
-        .statements
-        .iter()
-        .filter_map(|s| s.stmt.drop())
+        .each()
+        .filter_map(|(_, stmt)| stmt.drop())
         .collect();
     let dropped = |kind: ObjKind, name: &Name| {
         drops
@@ -64,11 +63,11 @@ pub(crate) fn check(forward: &FileContext, rollback: &FileContext, out: &mut Vec
         .unwrap_or_default();
     let mut dropped_in_forward: Vec<(ObjKind, Name)> = Vec::new();
     let mut created = Vec::new();
-    for statement in &forward.statements {
-        if let Some(drop) = statement.stmt.drop() {
+    for (_, stmt) in forward.each() {
+        if let Some(drop) = stmt.drop() {
             dropped_in_forward.extend(drop.names.into_iter().map(|n| (drop.kind, n)));
         }
-        let Some(create) = statement.stmt.create() else {
+        let Some(create) = stmt.create() else {
             continue;
         };
         let tracked = matches!(

@@ -40,19 +40,18 @@ use crate::script::TransactionMode;
 use crate::source::Span;
 
 pub(crate) fn check(file: &FileContext, out: &mut Vec<Violation>) {
-    let needing: Vec<(&Stmt, &str)> = file
-        .statements
-        .iter()
-        .filter_map(|s| non_transactional(&s.stmt).map(|what| (&s.stmt, what)))
+    let needing: Vec<(Span, &str)> = file
+        .each()
+        .filter_map(|(_, stmt)| non_transactional(&stmt).map(|what| (stmt.head_span(3), what)))
         .collect();
     match file.mode {
         TransactionMode::Transactional => {
-            for (stmt, what) in needing {
+            for (head, what) in needing {
                 out.push(
                     Violation::new(
                         Rule::TransactionMisuse,
                         file.file(),
-                        stmt.head_span(3),
+                        head,
                         format!("`{what}` cannot run inside a transaction, and this migration runs in one"),
                     )
                     .help("add `-- pgshift:no-transaction` to the file's header comment block (the file then runs statement by statement and may not contain BEGIN/COMMIT), or move the statement to a migration of its own"),
@@ -95,7 +94,7 @@ fn non_transactional(stmt: &Stmt) -> Option<&'static str> {
             _ => None,
         };
     }
-    match stmt.first()? {
+    match stmt.first()?.as_str() {
         "VACUUM" => Some("VACUUM"),
         "DISCARD" if stmt.words_at(1, &["ALL"]) => Some("DISCARD ALL"),
         "REINDEX" if stmt.find_top(1, &["CONCURRENTLY"]).is_some() => Some("REINDEX CONCURRENTLY"),

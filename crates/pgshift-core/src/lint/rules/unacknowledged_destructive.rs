@@ -36,8 +36,7 @@ pub(crate) fn check(forward: &FileContext, out: &mut Vec<Violation>) {
         return;
     }
     let mut created: Vec<(ObjKind, Name)> = Vec::new();
-    for statement in &forward.statements {
-        let stmt = &statement.stmt;
+    for (statement, stmt) in forward.each() {
         let mut found: Vec<(Span, String)> = Vec::new();
         if let Some(create) = stmt.create() {
             if let Some(name) = create.name {
@@ -62,9 +61,11 @@ pub(crate) fn check(forward: &FileContext, out: &mut Vec<Violation>) {
                     ),
                 ));
             }
-        } else if stmt.first() == Some("TRUNCATE") {
+        } else if stmt.first().as_deref() == Some("TRUNCATE") {
             found.push((stmt.head_span(0), "`TRUNCATE` deletes every row".into()));
-        } else if stmt.first() == Some("DELETE") && stmt.find_top(0, &["WHERE"]).is_none() {
+        } else if stmt.first().as_deref() == Some("DELETE")
+            && stmt.find_top(0, &["WHERE"]).is_none()
+        {
             found.push((
                 stmt.head_span(1),
                 "`DELETE` without `WHERE` deletes every row".into(),
