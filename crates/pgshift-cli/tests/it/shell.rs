@@ -37,7 +37,10 @@ fn completions_name_every_subcommand_in_every_shell() {
                 "{shell} completions lack `{name}`"
             );
         }
-        assert!(run.stdout.contains("database-url"), "{shell}: no global option");
+        assert!(
+            run.stdout.contains("database-url"),
+            "{shell}: no global option"
+        );
     }
 }
 
@@ -61,7 +64,10 @@ fn man_writes_a_page_per_subcommand_with_its_options_and_examples() {
         let path = out.join(format!("pgshift-{name}.1"));
         let page = std::fs::read_to_string(&path)
             .unwrap_or_else(|e| panic!("{}: {e}\nstdout:\n{}", path.display(), run.stdout));
-        assert!(page.contains(&format!(".TH pgshift-{name}")), "{name}: no title");
+        assert!(
+            page.contains(&format!(".TH pgshift-{name}")),
+            "{name}: no title"
+        );
         // Global options are on every page, and so are the examples.
         assert!(page.contains("database\\-url"), "{name}: no global options");
         assert!(page.contains("Examples"), "{name}: no examples");
