@@ -481,7 +481,7 @@ fn tail(text: &str) -> String {
 /// The pgshift binary: `--pgshift`, else `pgshift` next to this executable.
 ///
 /// In the second case, when started by `cargo run` (which sets `CARGO`),
-/// it first runs `cargo build -p pgshift-cli` with this binary's profile and
+/// it first runs `cargo build -p pgshift` with this binary's profile and
 /// target directory, so the binary measured is the one of the current tree
 /// (a no-op when it is up to date).
 pub fn resolve_pgshift(given: Option<&Path>) -> Result<PathBuf> {
@@ -500,7 +500,7 @@ pub fn resolve_pgshift(given: Option<&Path>) -> Result<PathBuf> {
             String::new()
         } else {
             "\nBuild it first, with the same profile and target directory as this \
-             benchmark:\n    cargo build --release -p pgshift-cli\nor run the benchmark \
+             benchmark:\n    cargo build --release -p pgshift\nor run the benchmark \
              with `cargo run --release -p pgshift-bench`, which builds it, or name a \
              binary with --pgshift PATH."
                 .to_string()
@@ -533,13 +533,13 @@ fn build_pgshift(cargo: &OsStr, exe: &Path) -> Result<()> {
         .arg("--quiet")
         .arg("--manifest-path")
         .arg(&manifest)
-        .args(["--profile", profile, "-p", "pgshift-cli", "--target-dir"])
+        .args(["--profile", profile, "-p", "pgshift", "--target-dir"])
         .arg(target_dir)
         .status()
         .context("cannot run cargo to build pgshift")?;
     ensure!(
         status.success(),
-        "`cargo build --profile {profile} -p pgshift-cli` failed"
+        "`cargo build --profile {profile} -p pgshift` failed"
     );
     Ok(())
 }
