@@ -136,10 +136,7 @@ pub fn run(args: &Args) -> Result<Results> {
     std::fs::create_dir(&cwd).with_context(|| format!("cannot create {}", cwd.display()))?;
     let runner = Runner::new(&cwd)?;
 
-    progress("starting a throwaway PostgreSQL cluster");
-    // Servers left behind by benchmark or test processes killed earlier.
-    let _ = TempCluster::sweep_abandoned();
-    let cluster = Cluster::temporary().context("cannot start a temporary cluster")?;
+    let cluster = start_cluster()?;
     let mut admin = postgres::Client::connect(&cluster.socket_url("postgres"), postgres::NoTls)
         .context("cannot connect to the temporary cluster")?;
     let server_version: String = admin.query_one("SHOW server_version", &[])?.get(0);
@@ -582,6 +579,14 @@ pub fn version_of(program: &OsStr) -> Result<String> {
         .unwrap_or_default()
         .trim()
         .to_string())
+}
+
+/// Starts the run's throwaway cluster, first removing the servers left
+/// behind by benchmark or test processes killed earlier.
+pub fn start_cluster() -> anyhow::Result<TempCluster> {
+    progress("starting a throwaway PostgreSQL cluster");
+    let _ = TempCluster::sweep_abandoned();
+    Cluster::temporary().context("cannot start a temporary cluster")
 }
 
 pub fn progress(text: &str) {

@@ -28,7 +28,6 @@
 
 use crate::Args;
 use anyhow::{bail, ensure, Context, Result};
-use pgshift_cluster::{Cluster, TempCluster};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -92,9 +91,7 @@ pub fn run(args: &Args, pgshift: PathBuf) -> Result<LockResults> {
     let psql = crate::snapshot::server_tool("psql");
     crate::bench::version_of(pgbench.as_os_str())
         .with_context(|| format!("pgbench makes the load; cannot run {}", pgbench.display()))?;
-    crate::bench::progress("starting a throwaway PostgreSQL cluster");
-    let _ = TempCluster::sweep_abandoned();
-    let cluster = Cluster::temporary().context("cannot start a temporary cluster")?;
+    let cluster = crate::bench::start_cluster()?;
     let mut admin = postgres::Client::connect(&cluster.url("postgres"), postgres::NoTls)
         .context("cannot connect to the temporary cluster")?;
     let server_version: String = admin.query_one("SHOW server_version", &[])?.get(0);

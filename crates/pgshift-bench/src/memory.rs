@@ -17,7 +17,6 @@ use crate::measure::{Measured, Runner};
 use crate::stats::kib_to_mb;
 use crate::Args;
 use anyhow::{ensure, Context, Result};
-use pgshift_cluster::{Cluster, TempCluster};
 use serde_json::{json, Value};
 use std::ffi::OsStr;
 use std::fmt::Write as _;
@@ -117,9 +116,7 @@ pub fn run(args: &Args, pgshift: PathBuf) -> Result<MemoryResults> {
     let cwd = root.path().join("cwd");
     std::fs::create_dir(&cwd).with_context(|| format!("cannot create {}", cwd.display()))?;
     let runner = Runner::new(&cwd)?;
-    progress("starting a throwaway PostgreSQL cluster");
-    let _ = TempCluster::sweep_abandoned();
-    let cluster = Cluster::temporary().context("cannot start a temporary cluster")?;
+    let cluster = crate::bench::start_cluster()?;
     let mut admin = postgres::Client::connect(&cluster.socket_url("postgres"), postgres::NoTls)
         .context("cannot connect to the temporary cluster")?;
     let mut runs = Vec::new();

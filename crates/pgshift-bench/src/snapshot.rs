@@ -20,7 +20,6 @@
 
 use crate::Args;
 use anyhow::{ensure, Context, Result};
-use pgshift_cluster::{Cluster, TempCluster};
 use pgshift_core::snapshot::{snapshot, SnapshotOptions};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -79,9 +78,7 @@ pub fn run(args: &Args, pgshift: PathBuf) -> Result<SnapshotResults> {
     let pg_dump = server_tool("pg_dump");
     let pg_dump_version = crate::bench::version_of(pg_dump.as_os_str())
         .with_context(|| format!("pg_dump is the baseline; cannot run {}", pg_dump.display()))?;
-    crate::bench::progress("starting a throwaway PostgreSQL cluster");
-    let _ = TempCluster::sweep_abandoned();
-    let cluster = Cluster::temporary().context("cannot start a temporary cluster")?;
+    let cluster = crate::bench::start_cluster()?;
     let url = cluster.url("postgres");
     let mut admin = postgres::Client::connect(&url, postgres::NoTls)
         .context("cannot connect to the temporary cluster")?;
