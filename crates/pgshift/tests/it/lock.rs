@@ -209,48 +209,19 @@ fn a_database_busy_for_the_whole_budget_exits_11_untouched() {
     let run = Run::of(project.cmd(&db).arg("up"));
     run.assert_code(11);
     assert!(started.elapsed() < std::time::Duration::from_secs(30));
-    assert!(
-        run.stderr
-            .contains("migration 002 gave up after 1 attempt(s) over"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains("the database stayed busy"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains(&format!("blocked by pid {pid}")),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains("pg_terminate_backend"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains("--lock-retry-for more than 6.0s"),
-        "{}",
-        run.stderr
-    );
-    // Reported while it waits, not only when it gives up.
-    assert!(
-        run.stderr.contains("still waiting for 5."),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains(&format!("blocked by pid {pid}")),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains("nothing of it was applied"),
-        "{}",
-        run.stderr
-    );
+    let blocked_by = format!("blocked by pid {pid}");
+    for expected in [
+        "migration 002 gave up after 1 attempt(s) over",
+        "the database stayed busy",
+        &blocked_by,
+        "pg_terminate_backend",
+        "--lock-retry-for more than 6.0s",
+        // Reported while it waits, not only when it gives up.
+        "still waiting for 5.",
+        "nothing of it was applied",
+    ] {
+        assert!(run.stderr.contains(expected), "{expected}\n{}", run.stderr);
+    }
     blocker.batch_execute("ROLLBACK").unwrap();
     assert_eq!(applied_versions(&db), ["001"]);
     assert!(!column(
