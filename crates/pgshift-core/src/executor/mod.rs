@@ -411,6 +411,32 @@ pub struct Executor<'c> {
     session_setup: Option<String>,
 }
 
+/// True when `script` may leave its session changed after it commits: a
+/// `SET` (other than `SET LOCAL`), `RESET`, `DISCARD`, `DEALLOCATE` or a
+/// `set_config` call. Most migrations have none, and skip the reset's round
+/// trip.
+fn changes_session(script: &crate::script::Script) -> bool {
+    script.steps.iter().any(|step| {
+        let crate::script::Step::Sql { file, span, .. } = step else {
+            return false;
+        };
+        let sql = script.files[*file].slice(*span);
+        let mut words = sql
+            .split(|c: char| !c.is_ascii_alphabetic() && c != '_')
+            .filter(|w| !w.is_empty());
+        let first = words.next().unwrap_or("").to_ascii_lowercase();
+        let second = words.next().unwrap_or("").to_ascii_lowercase();
+        match first.as_str() {
+            "set" => second != "local",
+            "reset" | "discard" | "deallocate" => true,
+            _ => sql
+                .as_bytes()
+                .windows(b"set_config".len())
+                .any(|w| w.eq_ignore_ascii_case(b"set_config")),
+        }
+    })
+}
+
 /// A bookkeeping session: borrowed outright, or the lock session, locked
 /// away from the watcher's thread while it is used.
 enum Bookkeeping<'a, 'c> {
@@ -685,10 +711,18 @@ impl<'c> Executor<'c> {
             let first_attempt = Instant::now();
             self.attempts = 1;
             let mut result = run(self, migration, resume_at, &record, observer);
-            if result.is_ok() && no_transaction(migration) {
+            let script = match direction {
+                Direction::Up => Some(&migration.script),
+                Direction::Down => migration.rollback.as_ref().map(|r| &r.script),
+            };
+            let touched_session = script.is_some_and(changes_session);
+            if result.is_ok() && (no_transaction(migration) || touched_session) {
                 // What it did to its session ends with it (see
-                // `with_session_setup`), and `DISCARD ALL` or `DEALLOCATE`
-                // in it dropped the statement the next ones record with.
+                // `with_session_setup`): a `SET search_path` in one file
+                // must not move the next file's tables, as under psql,
+                // where each file has a session of its own. `DISCARD ALL`
+                // or `DEALLOCATE` in it dropped the statement the next
+                // ones record with.
                 let reset = self
                     .session_setup
                     .as_ref()

@@ -535,3 +535,32 @@ fn issue_11_a_statement_larger_than_a_batch_runs_and_maps_its_errors() {
     assert_eq!(column(&db, "SELECT count(*) FROM big"), [rows.to_string()]);
     assert_eq!(applied_versions(&db), ["001"]);
 }
+
+/// A transactional migration's `SET search_path` (or `SET ROLE`, a
+/// `set_config`) ends with it, as under psql, where each file has a session
+/// of its own: the next migration's tables land where its own text says.
+#[test]
+fn a_migrations_session_settings_do_not_reach_the_next_one() {
+    let Some(db) = test_db_or_skip!() else { return };
+    let project = Project::new();
+    project
+        .file(
+            "001_elsewhere.sql",
+            "CREATE SCHEMA IF NOT EXISTS elsewhere;\nSET search_path = elsewhere;\n\
+             CREATE TABLE moved (id int);\n\
+             SELECT set_config('statement_timeout', '1ms', false);\n",
+        )
+        .file(
+            "002_plain.sql",
+            "CREATE TABLE plain (id int);\nSELECT pg_sleep(0.05);\n",
+        );
+    Run::of(project.cmd(&db).args(["up", "--no-lint"])).assert_code(0);
+    assert_eq!(
+        column(
+            &db,
+            "SELECT schemaname || '.' || tablename FROM pg_tables \
+             WHERE tablename IN ('moved', 'plain') ORDER BY tablename"
+        ),
+        ["elsewhere.moved", "public.plain"]
+    );
+}
