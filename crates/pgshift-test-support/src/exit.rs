@@ -1,4 +1,5 @@
-//! Stopping the shared cluster when the test process exits.
+//! Stopping the shared cluster when the test process exits, and saying how
+//! many tests skipped.
 //!
 //! The cluster lives in a `static`, and statics are never dropped, so
 //! [`TempCluster`](pgshift_cluster::TempCluster)'s `Drop` never runs for it.
@@ -31,6 +32,26 @@ pub(crate) fn stop_cluster_at_exit() {
             "could not register the test cluster's exit handler"
         );
     });
+}
+
+/// Registers the handler that prints the skip summary (once per process).
+///
+/// # Panics
+///
+/// If the C library cannot register it.
+pub(crate) fn report_skips_at_exit() {
+    static REGISTER: Once = Once::new();
+    REGISTER.call_once(|| {
+        assert!(
+            register(skips_at_exit),
+            "could not register the skip summary's exit handler"
+        );
+    });
+}
+
+/// Runs at process exit: prints how many tests skipped.
+extern "C" fn skips_at_exit() {
+    let _ = std::panic::catch_unwind(crate::print_skip_summary);
 }
 
 /// Runs at process exit on the exiting thread.

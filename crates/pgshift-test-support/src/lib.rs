@@ -20,16 +20,21 @@
 //! - [`TestDb`]: a database per test, dropped (`WITH (FORCE)`) when the value
 //!   is dropped.
 //! - Skipping: without PostgreSQL installed (or, as root, without a `postgres`
-//!   user to run it as) tests skip with `skipped: <reason>` on stderr, unless
-//!   the environment variable `PGSHIFT_TEST_REQUIRE_PG=1` is set (as CI
-//!   should), in which case they fail. Any other problem always fails.
+//!   user to run it as) tests skip, unless the environment variable
+//!   `PGSHIFT_TEST_REQUIRE_PG=1` is set (as CI should), in which case they
+//!   fail. Any other problem always fails. libtest can only say `ok` for a
+//!   test that returned, so a skip is made visible outside it: each skipped
+//!   test prints `skipped <test name>: <reason>` to the process's real stderr
+//!   (not captured by libtest), and when the test process exits it prints
+//!   `N database test(s) skipped: <reason>` once.
 //!
 //! Schema contents, fixtures and assertions are up to the tests themselves.
 
 mod exit;
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::io::Write;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
 use pgshift_cluster::{Cluster, ClusterError, TempCluster};
@@ -45,6 +50,9 @@ static CLUSTER: OnceLock<Result<TempCluster, Unavailable>> = OnceLock::new();
 
 /// Numbers the databases of this process.
 static NEXT_DB: AtomicU64 = AtomicU64::new(1);
+
+/// The skips of this process, summed up at exit.
+static SKIPS: Tally = Tally::new();
 
 /// Why no cluster could be started.
 #[derive(Debug)]
@@ -68,11 +76,59 @@ impl Skip {
         &self.reason
     }
 
-    /// Prints `skipped: <reason>` to stderr (captured by the test harness
-    /// unless `--nocapture`).
-    #[allow(clippy::print_stderr)] // Reporting to the test runner is the point.
+    /// Counts the skip towards the summary printed at process exit and prints
+    /// `skipped <test name>: <reason>` to the process's stderr.
+    ///
+    /// Written to the stderr handle rather than with `eprintln!`: libtest
+    /// captures only the print macros of a passing test, so this line shows in
+    /// the test output next to the test's `ok`.
     pub fn report(&self) {
-        eprintln!("skipped: {}", self.reason);
+        SKIPS.record(self);
+        exit::report_skips_at_exit();
+        let thread = std::thread::current();
+        let test = thread.name().unwrap_or("<unnamed test>");
+        let _ = writeln!(std::io::stderr(), "skipped {test}: {}", self.reason);
+    }
+}
+
+/// How many tests skipped, and why the first one did (every skip in a process
+/// has the same cause: its one cluster could not start).
+#[derive(Debug)]
+struct Tally {
+    count: AtomicUsize,
+    reason: OnceLock<String>,
+}
+
+impl Tally {
+    const fn new() -> Self {
+        Self {
+            count: AtomicUsize::new(0),
+            reason: OnceLock::new(),
+        }
+    }
+
+    fn record(&self, skip: &Skip) {
+        self.reason.get_or_init(|| skip.reason.clone());
+        self.count.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// `N database test(s) skipped: <reason>`, or `None` if nothing skipped.
+    fn summary(&self) -> Option<String> {
+        let count = self.count.load(Ordering::Relaxed);
+        let reason = self.reason.get()?;
+        (count > 0).then(|| format!("{count} database test(s) skipped: {reason}"))
+    }
+}
+
+/// Called by the exit handler: prints the skip summary, if any, to stderr.
+/// libtest has finished (and stopped capturing) by then, so it is the last
+/// line of the test binary's output.
+fn print_skip_summary() {
+    if let Some(summary) = SKIPS.summary() {
+        let _ = writeln!(
+            std::io::stderr(),
+            "{summary} (set {REQUIRE_PG_ENV}=1 to fail instead)"
+        );
     }
 }
 
@@ -261,8 +317,9 @@ fn connect(url: &str) -> postgres::Client {
         .unwrap_or_else(|e| panic!("connect to test database {url}: {e}"))
 }
 
-/// A fresh [`TestDb`], or `None` after printing `skipped: <reason>` when
-/// PostgreSQL is not available and `PGSHIFT_TEST_REQUIRE_PG` is not `1`.
+/// A fresh [`TestDb`], or `None` after reporting the skip (see
+/// [`Skip::report`]) when PostgreSQL is not available and
+/// `PGSHIFT_TEST_REQUIRE_PG` is not `1`.
 ///
 /// ```no_run
 /// let Some(db) = pgshift_test_support::test_db_or_skip!() else { return };
@@ -298,6 +355,26 @@ mod tests {
         assert_eq!(
             skip.to_string(),
             "skipped: postgresql server binaries not found"
+        );
+    }
+
+    #[test]
+    fn skips_are_counted_with_the_first_reason() {
+        let tally = Tally::new();
+        assert_eq!(tally.summary(), None, "no skip, no summary");
+        let skip = skip_or_panic(&missing(), false);
+        tally.record(&skip);
+        assert_eq!(
+            tally.summary().as_deref(),
+            Some("1 database test(s) skipped: postgresql server binaries not found")
+        );
+        tally.record(&skip);
+        tally.record(&Skip {
+            reason: "a later reason".to_owned(),
+        });
+        assert_eq!(
+            tally.summary().as_deref(),
+            Some("3 database test(s) skipped: postgresql server binaries not found")
         );
     }
 

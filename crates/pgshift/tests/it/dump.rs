@@ -30,11 +30,24 @@ fn dump_output_loads_into_an_empty_database() {
 
     let dump = Run::of(project.cmd(&source).arg("dump"));
     dump.assert_code(0);
-    assert!(
-        dump.stdout.contains("CREATE TABLE public.users"),
-        "{}",
-        dump.stdout
-    );
+    // Every kind of object in SCHEMA is in the SQL, not just the table.
+    for expected in [
+        "CREATE TYPE public.mood AS ENUM ('sad', 'happy');",
+        "CREATE TABLE public.users",
+        "email character varying(255) NOT NULL",
+        "ALTER TABLE public.users ADD CONSTRAINT users_email_key UNIQUE (email);",
+        "ALTER COLUMN mood SET DEFAULT 'happy'::public.mood;",
+        "CREATE INDEX users_mood_idx ON public.users USING btree (mood);",
+        "CREATE VIEW public.happy_users AS",
+        "FUNCTION public.user_count()\n RETURNS bigint",
+        "COMMENT ON TABLE public.users IS 'people';",
+    ] {
+        assert!(
+            dump.stdout.contains(expected),
+            "missing `{expected}`:\n{}",
+            dump.stdout
+        );
+    }
     assert!(
         !dump.stdout.contains("schema_migrations"),
         "the tracking table is left out: {}",
@@ -47,6 +60,7 @@ fn dump_output_loads_into_an_empty_database() {
 
     // The loaded database dumps the same, and diff finds nothing.
     let again = Run::of(project.cmd(&target).arg("dump"));
+    again.assert_code(0);
     assert_eq!(dump.stdout, again.stdout);
     Run::of(project.bare().args(["diff", source.url(), target.url()])).assert_code(0);
 
@@ -56,6 +70,7 @@ fn dump_output_loads_into_an_empty_database() {
     assert_eq!(value["tables"]["public.users"]["comment"], "people");
 
     let with = Run::of(project.cmd(&source).args(["dump", "--include-tracking"]));
+    with.assert_code(0);
     assert!(
         with.stdout.contains("public.schema_migrations"),
         "{}",

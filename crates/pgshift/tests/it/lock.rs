@@ -6,11 +6,34 @@ use pgshift_test_support::test_db_or_skip;
 /// The pinned lock key of the default tracking table (see `lock_key`).
 const DEFAULT_LOCK_KEY: i64 = -7540494824168470589;
 
+/// The runs are made to overlap for certain: the first migration of
+/// whichever run gets the lock first does not finish until a third pgshift
+/// session (the other run's) has connected to the database. The other run
+/// must then wait for the lock, say so, and find nothing left to apply.
 #[test]
 fn two_concurrent_runs_apply_each_migration_exactly_once() {
     let Some(db) = test_db_or_skip!() else { return };
     let project = Project::new();
-    for i in 1..=4 {
+    // pg_stat_activity is a snapshot per transaction, hence the clear.
+    project.file(
+        "001_m1.sql",
+        "CREATE TABLE m1 (id int);\n\
+         DO $$\n\
+         DECLARE deadline timestamptz := clock_timestamp() + interval '30 seconds';\n\
+         BEGIN\n\
+           LOOP\n\
+             PERFORM pg_stat_clear_snapshot();\n\
+             EXIT WHEN (SELECT count(*) FROM pg_stat_activity\n\
+                        WHERE datname = current_database() AND application_name = 'pgshift'\n\
+                          AND pid <> pg_backend_pid()) >= 2;\n\
+             IF clock_timestamp() > deadline THEN\n\
+               RAISE EXCEPTION 'the second run never connected';\n\
+             END IF;\n\
+             PERFORM pg_sleep(0.05);\n\
+           END LOOP;\n\
+         END $$;\n",
+    );
+    for i in 2..=4 {
         // Not idempotent on purpose: a second application would fail.
         project.file(
             &format!("{i:03}_m{i}.sql"),
@@ -28,21 +51,41 @@ fn two_concurrent_runs_apply_each_migration_exactly_once() {
     };
     let (a, b) = (spawn(), spawn());
     let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
-    for out in [&a, &b] {
-        assert!(
-            out.status.success(),
+    let text = |out: &std::process::Output| {
+        format!(
             "{}{}",
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
-        );
+        )
+    };
+    for out in [&a, &b] {
+        assert!(out.status.success(), "{}", text(out));
     }
     assert_eq!(applied_versions(&db), ["001", "002", "003", "004"]);
-    let said: String = [&a, &b]
-        .iter()
-        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-        .collect();
-    assert!(said.contains("Applied 4 migration(s)"), "{said}");
-    assert!(said.contains("Nothing to apply"), "{said}");
+    let (applier, waiter) = if text(&a).contains("Applied 4 migration(s)") {
+        (&a, &b)
+    } else {
+        (&b, &a)
+    };
+    assert!(
+        text(applier).contains("Applied 4 migration(s)"),
+        "{}",
+        text(applier)
+    );
+    let waited = text(waiter);
+    assert!(
+        waited.contains("waiting for another migration run to finish"),
+        "{waited}"
+    );
+    assert!(waited.contains("Nothing to apply"), "{waited}");
+    // One apply row per migration in the audit trail: nothing ran twice.
+    assert_eq!(
+        column(
+            &db,
+            "SELECT count(*) FROM schema_migrations_audit WHERE action = 'apply'"
+        ),
+        ["4"]
+    );
 }
 
 #[test]

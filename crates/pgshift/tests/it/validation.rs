@@ -131,8 +131,46 @@ fn transaction_control_is_not_confused_by_function_bodies() {
             .bare()
             .args(["--database-url", &dead_url("pw"), "up"]),
     );
-    // Validation passes, so the run gets as far as connecting.
+    // Validation passes, so the run gets as far as connecting, and the only
+    // complaint is the connection.
     run.assert_code(4);
+    assert!(
+        run.stderr.contains("cannot reach") && run.stderr.contains("connection refused"),
+        "{}",
+        run.all()
+    );
+    assert!(!run.stderr.contains("001_bodies.sql"), "{}", run.all());
+
+    // The same harness does refuse real transaction control before
+    // connecting, so the exit 4 above is not merely "never validated".
+    project.file("002_commit.sql", "SELECT 1;\nCOMMIT;\n");
+    let refused = Run::of(
+        project
+            .bare()
+            .args(["--database-url", &dead_url("pw"), "up"]),
+    );
+    refused.assert_code(3);
+    assert!(
+        refused.stderr.contains("002_commit.sql:2:1") && !refused.stderr.contains("cannot reach"),
+        "{}",
+        refused.all()
+    );
+}
+
+/// The function bodies above run as written once a server is there.
+#[test]
+fn function_bodies_with_begin_apply() {
+    let Some(db) = test_db_or_skip!() else { return };
+    let project = Project::new();
+    project.file(
+        "001_bodies.sql",
+        "CREATE TABLE ran (x int);\n\
+         DO $$ BEGIN INSERT INTO ran VALUES (1); END $$;\n\
+         CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; END;\n",
+    );
+    Run::of(project.cmd(&db).arg("up")).assert_code(0);
+    assert_eq!(column(&db, "SELECT x::text FROM ran"), ["1"]);
+    assert_eq!(column(&db, "SELECT f()::text"), ["1"]);
 }
 
 #[test]
