@@ -198,10 +198,12 @@ Exit 7 when an error-level finding remains.")]
   pgshift test                          on a scratch database of the local development cluster
   pgshift test --dev-url postgresql://ci@localhost/postgres
   pgshift test --json
+  pgshift test --no-idempotency         skip the second run of each file
 
 For each migration, in order, on one scratch database: snapshot S0; apply (tracking row
 included) -> S1; run the same file again outside tracking (must succeed and leave S1);
-run rollback_NNN.sql (must give S0 exactly); apply again (must give S1). Then seed_data.sql
+run rollback_NNN.sql (must give S0 exactly); apply again (must give S1). The re-run is
+skipped with --no-idempotency or `[test] idempotent = false` in pgshift.toml. Then seed_data.sql
 twice (same row counts). The scratch database is dropped at the end, on failure and on
 Ctrl-C. Exit 7 when a check fails, 1 when a migration or rollback itself fails.")]
     Test(TestArgs),
@@ -512,6 +514,10 @@ pub struct ScratchArgs {
 pub struct TestArgs {
     #[command(flatten)]
     pub scratch: ScratchArgs,
+    /// Do not run each migration a second time (for projects that never re-run a file;
+    /// also `[test] idempotent = false` in pgshift.toml)
+    #[arg(long)]
+    pub no_idempotency: bool,
 }
 
 #[derive(Debug, Args)]

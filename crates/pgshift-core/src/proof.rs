@@ -7,7 +7,9 @@
 //! 1. snapshot **S0**;
 //! 2. **apply** it through the executor, tracking row included → **S1**;
 //! 3. **idempotent**: run the same forward file again, outside the tracking
-//!    table; it must succeed and leave S1 unchanged;
+//!    table; it must succeed and leave S1 unchanged (skipped when
+//!    [`ProofOptions::idempotency`] is off, for projects that never re-run
+//!    a file);
 //! 4. **rollback**: run `rollback_NNN.sql` (with the tracking row's
 //!    removal); the schema must equal S0 exactly;
 //! 5. **reapply**: apply it again; the schema must equal S1.
@@ -169,6 +171,19 @@ pub enum ProofEvent<'a> {
     Exec(Event<'a>),
 }
 
+/// What to prove.
+#[derive(Debug, Clone)]
+pub struct ProofOptions {
+    /// Run each forward file a second time (the idempotency check).
+    pub idempotency: bool,
+}
+
+impl Default for ProofOptions {
+    fn default() -> Self {
+        ProofOptions { idempotency: true }
+    }
+}
+
 /// Runs every check of `set` on the (empty) database `scratch`.
 ///
 /// # Errors
@@ -180,6 +195,7 @@ pub fn prove(
     table: &TrackingTable,
     scratch: &ConnectionSettings,
     options: &RunOptions,
+    proof: &ProofOptions,
     observer: &mut dyn FnMut(ProofEvent<'_>),
 ) -> Result<ProofReport, Error> {
     let notices = NoticeQueue::default();
@@ -198,6 +214,7 @@ pub fn prove(
         set,
         table,
         options,
+        proof,
         client,
         bookkeeping,
         notices,
@@ -231,6 +248,7 @@ struct Prover<'a> {
     set: &'a MigrationSet,
     table: &'a TrackingTable,
     options: &'a RunOptions,
+    proof: &'a ProofOptions,
     client: Client,
     /// Where the executor records no-transaction migrations.
     bookkeeping: Client,
@@ -342,56 +360,11 @@ impl Prover<'_> {
         let s1 = self.snapshot()?;
 
         // 2. The same file again, outside tracking.
-        let again = {
-            let mut forward_events = |e: Event<'_>| observer(ProofEvent::Exec(e));
-            self.executor().run_untracked(
-                migration,
-                &migration.script,
-                migration.transaction,
-                Direction::Up,
-                &mut forward_events,
-            )
-        };
-        let mut ok = true;
-        match again {
-            Err(error) => {
-                ok = false;
-                self.find(
-                    version,
-                    Check::Idempotent,
-                    &forward,
-                    format!(
-                        "{forward} is not idempotent: running it a second time fails: {}",
-                        describe(&error)
-                    ),
-                    None,
-                );
-            }
-            Ok(_) => {
-                let after = self.snapshot()?;
-                for change in diff(&s1, &after) {
-                    ok = false;
-                    let message = match &change {
-                        Change::Added { object } => {
-                            format!("{forward} is not idempotent: running it a second time adds {object}")
-                        }
-                        Change::Removed { object } => {
-                            format!("{forward} is not idempotent: running it a second time removes {object}")
-                        }
-                        other => {
-                            format!("{forward} is not idempotent: running it a second time changes {other}")
-                        }
-                    };
-                    self.find(version, Check::Idempotent, &forward, message, Some(change));
-                }
-            }
+        if self.proof.idempotency {
+            self.idempotency(migration, &s1, &mut proof, observer)?;
+        } else {
+            record(&mut proof, observer, Check::Idempotent, Outcome::Skipped);
         }
-        record(
-            &mut proof,
-            observer,
-            Check::Idempotent,
-            if ok { Outcome::Passed } else { Outcome::Failed },
-        );
         // A failed non-transactional re-run may have changed things: the
         // rollback is compared with S0 all the same.
 
@@ -486,6 +459,70 @@ impl Prover<'_> {
         );
         self.report.migrations.push(proof);
         Ok(true)
+    }
+
+    /// Runs the forward file of `migration` a second time, outside
+    /// tracking: it must succeed and leave `s1` as it was.
+    fn idempotency(
+        &mut self,
+        migration: &Migration,
+        s1: &Schema,
+        proof: &mut MigrationProof,
+        observer: &mut dyn FnMut(ProofEvent<'_>),
+    ) -> Result<(), Error> {
+        let version = &migration.version;
+        let forward = file_name(migration.path());
+        let again = {
+            let mut forward_events = |e: Event<'_>| observer(ProofEvent::Exec(e));
+            self.executor().run_untracked(
+                migration,
+                &migration.script,
+                migration.transaction,
+                Direction::Up,
+                &mut forward_events,
+            )
+        };
+        let mut ok = true;
+        match again {
+            Err(error) => {
+                ok = false;
+                self.find(
+                    version,
+                    Check::Idempotent,
+                    &forward,
+                    format!(
+                        "{forward} is not idempotent: running it a second time fails: {}",
+                        describe(&error)
+                    ),
+                    None,
+                );
+            }
+            Ok(_) => {
+                let after = self.snapshot()?;
+                for change in diff(s1, &after) {
+                    ok = false;
+                    let message = match &change {
+                        Change::Added { object } => {
+                            format!("{forward} is not idempotent: running it a second time adds {object}")
+                        }
+                        Change::Removed { object } => {
+                            format!("{forward} is not idempotent: running it a second time removes {object}")
+                        }
+                        other => {
+                            format!("{forward} is not idempotent: running it a second time changes {other}")
+                        }
+                    };
+                    self.find(version, Check::Idempotent, &forward, message, Some(change));
+                }
+            }
+        }
+        let outcome = if ok { Outcome::Passed } else { Outcome::Failed };
+        proof.checks.push((Check::Idempotent, outcome));
+        observer(ProofEvent::Checked {
+            check: Check::Idempotent,
+            outcome,
+        });
+        Ok(())
     }
 
     /// Runs the seed twice and compares row counts.

@@ -7,10 +7,19 @@ use crate::output::{Output, Style};
 use crate::render::failure::Failure;
 use crate::settings::Settings;
 use pgshift_core::migrator::Progress;
-use pgshift_core::proof::{prove, Outcome, ProofEvent};
+use pgshift_core::proof::{prove, Outcome, ProofEvent, ProofOptions};
 
 pub fn run(settings: &Settings, args: &TestArgs, out: &mut Output) -> Result<ExitStatus, Failure> {
     let set = load_set(settings)?;
+    let proof = ProofOptions {
+        idempotency: !args.no_idempotency
+            && settings
+                .config
+                .test
+                .as_ref()
+                .and_then(|t| t.idempotent)
+                .unwrap_or(true),
+    };
     let server = scratch_server(settings, &args.scratch, out)?;
     let scratch = create_scratch(&server, out)?;
     let result = prove(
@@ -18,6 +27,7 @@ pub fn run(settings: &Settings, args: &TestArgs, out: &mut Output) -> Result<Exi
         &settings.table,
         scratch.connection(),
         &settings.run,
+        &proof,
         &mut |event| show(out, event),
     );
     // Dropped before reporting, so a failure to drop is seen.
@@ -114,8 +124,13 @@ pub fn run(settings: &Settings, args: &TestArgs, out: &mut Output) -> Result<Exi
             Some(Outcome::Passed) => ", seed_data.sql twice",
             _ => "",
         };
+        let again = if proof.idempotency {
+            "idempotent re-run, "
+        } else {
+            ""
+        };
         out.line(format!(
-            "{} {tested} migration(s) proven: apply, idempotent re-run, exact rollback, re-apply{seed}",
+            "{} {tested} migration(s) proven: apply, {again}exact rollback, re-apply{seed}",
             out.paint(Style::Ok, "ok:")
         ));
     } else {

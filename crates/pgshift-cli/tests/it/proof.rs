@@ -150,6 +150,64 @@ fn a_forward_file_that_is_not_idempotent_is_named() {
 }
 
 #[test]
+fn the_idempotency_rerun_can_be_switched_off_by_flag_or_config() {
+    let Some(_db) = test_db_or_skip!() else {
+        return;
+    };
+    let project = Project::new();
+    // Written for a tool that never re-runs a file.
+    project
+        .file(
+            "001_users.sql",
+            "CREATE TABLE users (id int PRIMARY KEY);\n",
+        )
+        .file("rollback_001.sql", "DROP TABLE users;\n");
+    scratch_cmd(&project, &["test"]).assert_code(7);
+
+    let run = scratch_cmd(&project, &["test", "--no-idempotency"]);
+    run.assert_code(0);
+    assert!(
+        run.stdout
+            .contains("1 migration(s) proven: apply, exact rollback, re-apply"),
+        "{}",
+        run.all()
+    );
+    assert!(!run.stdout.contains("FAIL"), "{}", run.all());
+    let json = scratch_cmd(&project, &["test", "--no-idempotency", "--json"]);
+    json.assert_code(0);
+    let value: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(value["migrations"][0]["checks"]["idempotent"], "skipped");
+    assert_eq!(value["migrations"][0]["checks"]["rollback"], "passed");
+    assert_eq!(value["migrations"][0]["checks"]["reapply"], "passed");
+
+    std::fs::write(
+        project.path().join("pgshift.toml"),
+        "[test]\nidempotent = false\n",
+    )
+    .unwrap();
+    let run = scratch_cmd(&project, &["test", "--json"]);
+    run.assert_code(0);
+    let value: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(value["migrations"][0]["checks"]["idempotent"], "skipped");
+
+    // `idempotent = true` keeps the default; a typo is refused.
+    std::fs::write(
+        project.path().join("pgshift.toml"),
+        "[test]\nidempotent = true\n",
+    )
+    .unwrap();
+    scratch_cmd(&project, &["test"]).assert_code(7);
+    std::fs::write(
+        project.path().join("pgshift.toml"),
+        "[test]\nidempotency = false\n",
+    )
+    .unwrap();
+    let run = scratch_cmd(&project, &["test"]);
+    assert!(run.all().contains("idempotency"), "{}", run.all());
+    assert_ne!(run.code, 0, "{}", run.all());
+}
+
+#[test]
 fn a_rollback_that_drops_too_much_is_named() {
     let Some(_db) = test_db_or_skip!() else {
         return;
