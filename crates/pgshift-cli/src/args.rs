@@ -125,7 +125,10 @@ pub enum Command {
   pgshift rollback --steps 2 --yes
   pgshift rollback --to 001      roll back everything after 001
   pgshift rollback --dry-run
-  pgshift rollback --backup=/var/backups/users --yes")]
+  pgshift rollback --backup=/var/backups/users --yes
+
+A migration whose header says `-- pgshift:irreversible` cannot be rolled back: a range that
+contains it is refused before anything runs (exit 3).")]
     Rollback(RollbackArgs),
 
     /// Roll back the newest migration and apply it again (test its rollback)
@@ -202,10 +205,11 @@ Exit 7 when an error-level finding remains.")]
 
 For each migration, in order, on one scratch database: snapshot S0; apply (tracking row
 included) -> S1; run the same file again outside tracking (must succeed and leave S1);
-run rollback_NNN.sql (must give S0 exactly); apply again (must give S1). The re-run is
-skipped with --no-idempotency or `[test] idempotent = false` in pgshift.toml. Then seed_data.sql
-twice (same row counts). The scratch database is dropped at the end, on failure and on
-Ctrl-C. Exit 7 when a check fails, 1 when a migration or rollback itself fails.")]
+run rollback_NNN.sql (must give S0 exactly); apply again (must give S1). Then seed_data.sql
+twice (same row counts). The re-run is skipped with --no-idempotency or `[test]
+idempotent = false` in pgshift.toml; the rollback and re-apply of a migration marked
+`-- pgshift:irreversible` (or without a rollback file) are skipped with a warning. The
+scratch database is dropped at the end, on failure and on Ctrl-C. Exit 7 when a check fails, 1 when a migration or rollback itself fails.")]
     Test(TestArgs),
 
     /// Compare the database with the schema its applied migrations build; exit 7 on drift

@@ -21,8 +21,9 @@
 //! object by object (`rollback_002.sql leaves index users_avatar_idx
 //! behind`), and the run goes on. A migration whose apply, rollback or
 //! reapply fails on the server stops the run ([`ProofReport::aborted`]):
-//! what comes after it depends on it. A migration without a rollback file
-//! has steps 4 and 5 skipped, with a warning.
+//! what comes after it depends on it. A migration without a rollback file,
+//! or marked `-- pgshift:irreversible`, has steps 4 and 5 skipped, with a
+//! warning.
 //!
 //! The scratch database is the caller's (see [`crate::scratch`]); nothing
 //! here touches any other database.
@@ -369,6 +370,15 @@ impl Prover<'_> {
         // rollback is compared with S0 all the same.
 
         // 3. Rollback.
+        if migration.irreversible {
+            self.report.warnings.push(format!(
+                "{version} is marked `-- pgshift:irreversible`: its rollback and reapply were not tested"
+            ));
+            record(&mut proof, observer, Check::Rollback, Outcome::Skipped);
+            record(&mut proof, observer, Check::Reapply, Outcome::Skipped);
+            self.report.migrations.push(proof);
+            return Ok(true);
+        }
         let Some(rollback) = &migration.rollback else {
             self.report.warnings.push(format!(
                 "{version} has no rollback file: its rollback and reapply were not tested"
@@ -552,6 +562,7 @@ impl Prover<'_> {
             script: script.clone(),
             transaction: mode,
             rollback: None,
+            irreversible: false,
         };
         let mut counts = Vec::new();
         for run in ["first", "second"] {

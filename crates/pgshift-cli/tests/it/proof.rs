@@ -208,6 +208,51 @@ fn the_idempotency_rerun_can_be_switched_off_by_flag_or_config() {
 }
 
 #[test]
+fn an_irreversible_migration_skips_its_rollback_checks_and_says_so() {
+    let Some(_db) = test_db_or_skip!() else {
+        return;
+    };
+    let project = Project::new();
+    project
+        .file("001_users.sql", USERS)
+        .file("rollback_001.sql", USERS_DOWN)
+        .file(
+            "002_drop_email.sql",
+            "-- Description: drop email\n-- pgshift:irreversible\n-- pgshift:destructive-ok\nALTER TABLE users DROP COLUMN IF EXISTS email;\n",
+        );
+    let run = scratch_cmd(&project, &["test"]);
+    run.assert_code(0);
+    assert!(
+        run.stderr.contains(
+            "warning: 002 is marked `-- pgshift:irreversible`: its rollback and reapply were not tested"
+        ),
+        "{}",
+        run.all()
+    );
+    assert!(!run.stderr.contains("no rollback file"), "{}", run.all());
+    let json = scratch_cmd(&project, &["test", "--json"]);
+    json.assert_code(0);
+    let value: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(value["migrations"][1]["checks"]["idempotent"], "passed");
+    assert_eq!(value["migrations"][1]["checks"]["rollback"], "skipped");
+    assert_eq!(value["migrations"][1]["checks"]["reapply"], "skipped");
+    assert_eq!(value["migrations"][0]["checks"]["rollback"], "passed");
+
+    // Lint's missing-rollback rule accepts the marker, and the marker is a
+    // known directive.
+    let lint = Run::of(project.bare().args(["lint", "--json"]));
+    lint.assert_code(0);
+    assert!(!lint.stdout.contains("missing-rollback"), "{}", lint.all());
+    assert!(!lint.stdout.contains("unknown-directive"), "{}", lint.all());
+    project.file(
+        "002_drop_email.sql",
+        "-- Description: drop email\n-- pgshift:destructive-ok\nALTER TABLE users DROP COLUMN IF EXISTS email;\n",
+    );
+    let lint = Run::of(project.bare().args(["lint", "--json"]));
+    assert!(lint.stdout.contains("missing-rollback"), "{}", lint.all());
+}
+
+#[test]
 fn a_rollback_that_drops_too_much_is_named() {
     let Some(_db) = test_db_or_skip!() else {
         return;
