@@ -202,6 +202,8 @@ Exit 7 when an error-level finding remains.")]
   pgshift test --dev-url postgresql://ci@localhost/postgres
   pgshift test --json
   pgshift test --no-idempotency         skip the second run of each file
+  pgshift test --only 042               prove 042 alone, on top of 001..041 applied plainly
+  pgshift test --from 040               prove 040 and everything after it
 
 For each migration, in order, on one scratch database: snapshot S0; apply (tracking row
 included) -> S1; run the same file again outside tracking (must succeed and leave S1);
@@ -522,6 +524,13 @@ pub struct TestArgs {
     /// also `[test] idempotent = false` in pgshift.toml)
     #[arg(long)]
     pub no_idempotency: bool,
+    /// Check VERSION and the migrations after it; the ones before are applied without checks
+    #[arg(long, value_name = "VERSION", conflicts_with = "only")]
+    pub from: Option<String>,
+    /// Check VERSION alone; the ones before are applied without checks, later ones and
+    /// seed_data.sql are not run
+    #[arg(long, value_name = "VERSION")]
+    pub only: Option<String>,
 }
 
 #[derive(Debug, Args)]

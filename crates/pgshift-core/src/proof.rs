@@ -14,6 +14,10 @@
 //!    removal); the schema must equal S0 exactly;
 //! 5. **reapply**: apply it again; the schema must equal S1.
 //!
+//! [`ProofOptions::scope`] narrows this to the migrations from one version
+//! on, or to one: the migrations before it are applied plainly first,
+//! without checks, so the checks run on the state they build.
+//!
 //! Then `seed_data.sql`, when present, runs twice: both runs must succeed
 //! and leave the same row count in every table.
 //!
@@ -35,7 +39,7 @@ use crate::executor::{Direction, Event, ExecError, ExecFailure, Executor, Notice
 use crate::history::{HistoryError, TrackingTable};
 use crate::migration::{Migration, MigrationSet, Version};
 use crate::migrator::{prepare_session, RunOptions};
-use crate::plan::UpStep;
+use crate::plan::{PlanError, UpStep};
 use crate::script::{Header, Script, TransactionMode};
 use crate::snapshot::{snapshot, Schema, SnapshotOptions};
 use postgres::Client;
@@ -166,6 +170,13 @@ pub enum ProofEvent<'a> {
         /// How.
         outcome: Outcome,
     },
+    /// Applying the migrations before the scope, without checks.
+    Prefix {
+        /// How many.
+        count: usize,
+        /// The first migration checked.
+        before: &'a Version,
+    },
     /// Starting on `seed_data.sql`.
     Seed,
     /// An executor event (echo, notice, retry…).
@@ -177,18 +188,62 @@ pub enum ProofEvent<'a> {
 pub struct ProofOptions {
     /// Run each forward file a second time (the idempotency check).
     pub idempotency: bool,
+    /// Which migrations are checked.
+    pub scope: Scope,
 }
 
 impl Default for ProofOptions {
     fn default() -> Self {
-        ProofOptions { idempotency: true }
+        ProofOptions {
+            idempotency: true,
+            scope: Scope::All,
+        }
+    }
+}
+
+/// Which migrations `prove` checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Every one, then the seed.
+    All,
+    /// This version and the ones after it, then the seed; those before
+    /// it are applied without checks.
+    From(String),
+    /// This version alone: those before it are applied without checks,
+    /// those after it and the seed are not run.
+    Only(String),
+}
+
+impl Scope {
+    /// The index in `set` of the first migration to check, and how many
+    /// to check.
+    ///
+    /// # Errors
+    /// The version is not in `set`.
+    pub fn range(&self, set: &MigrationSet) -> Result<(usize, usize), PlanError> {
+        let total = set.migrations().len();
+        let (version, only) = match self {
+            Scope::All => return Ok((0, total)),
+            Scope::From(v) => (v, false),
+            Scope::Only(v) => (v, true),
+        };
+        let wanted = set.get(version).ok_or_else(|| PlanError::UnknownTarget {
+            version: version.clone(),
+        })?;
+        let start = set
+            .migrations()
+            .iter()
+            .position(|m| m.version == wanted.version)
+            .unwrap_or(0);
+        Ok((start, if only { 1 } else { total - start }))
     }
 }
 
 /// Runs every check of `set` on the (empty) database `scratch`.
 ///
 /// # Errors
-/// Connecting, creating the tracking table, reading a snapshot or loading
+/// The scope names no migration ([`PlanError::UnknownTarget`], before
+/// anything connects); connecting, creating the tracking table, reading a snapshot or loading
 /// the seed file failed: nothing about the migrations is known then. A
 /// migration failing is not an error but [`ProofReport::aborted`].
 pub fn prove(
@@ -199,6 +254,7 @@ pub fn prove(
     proof: &ProofOptions,
     observer: &mut dyn FnMut(ProofEvent<'_>),
 ) -> Result<ProofReport, Error> {
+    let (start, count) = proof.scope.range(set)?;
     let notices = NoticeQueue::default();
     let sink = notices.clone();
     let mut client =
@@ -222,8 +278,17 @@ pub fn prove(
         snapshot_options,
         report: ProofReport::default(),
     };
+    if start > 0 {
+        observer(ProofEvent::Prefix {
+            count: start,
+            before: &set.migrations()[start].version,
+        });
+        if !p.prefix(start, observer) {
+            return Ok(p.report);
+        }
+    }
     let total = set.migrations().len();
-    for (index, migration) in set.migrations().iter().enumerate() {
+    for (index, migration) in set.migrations().iter().enumerate().skip(start).take(count) {
         observer(ProofEvent::Migration {
             migration,
             position: index + 1,
@@ -233,7 +298,11 @@ pub fn prove(
             return Ok(p.report);
         }
     }
-    if let Some(seed) = set.seed() {
+    let seed = match proof.scope {
+        Scope::Only(_) => None,
+        _ => set.seed(),
+    };
+    if let Some(seed) = seed {
         observer(ProofEvent::Seed);
         let outcome = p.seed(seed, observer)?;
         observer(ProofEvent::Checked {
@@ -469,6 +538,31 @@ impl Prover<'_> {
         );
         self.report.migrations.push(proof);
         Ok(true)
+    }
+
+    /// Applies the first `count` migrations, tracked, without checks; false
+    /// (with [`ProofReport::aborted`] set) when one fails.
+    fn prefix(&mut self, count: usize, observer: &mut dyn FnMut(ProofEvent<'_>)) -> bool {
+        let set = self.set;
+        for index in 0..count {
+            let step = [UpStep {
+                migration: index,
+                resume_at: None,
+            }];
+            let applied = {
+                let mut events = |e: Event<'_>| observer(ProofEvent::Exec(e));
+                self.executor().apply(set, &step, &mut events)
+            };
+            if let Err(failure) = applied {
+                self.report.aborted = Some(Aborted {
+                    version: set.migrations()[index].version.clone(),
+                    check: Check::Apply,
+                    failure,
+                });
+                return false;
+            }
+        }
+        true
     }
 
     /// Runs the forward file of `migration` a second time, outside

@@ -7,7 +7,7 @@ use crate::output::{Output, Style};
 use crate::render::failure::Failure;
 use crate::settings::Settings;
 use pgshift_core::migrator::Progress;
-use pgshift_core::proof::{prove, Outcome, ProofEvent, ProofOptions};
+use pgshift_core::proof::{prove, Outcome, ProofEvent, ProofOptions, Scope};
 
 pub fn run(settings: &Settings, args: &TestArgs, out: &mut Output) -> Result<ExitStatus, Failure> {
     let set = load_set(settings)?;
@@ -19,7 +19,17 @@ pub fn run(settings: &Settings, args: &TestArgs, out: &mut Output) -> Result<Exi
                 .as_ref()
                 .and_then(|t| t.idempotent)
                 .unwrap_or(true),
+        scope: match (&args.from, &args.only) {
+            (_, Some(only)) => Scope::Only(only.clone()),
+            (Some(from), None) => Scope::From(from.clone()),
+            (None, None) => Scope::All,
+        },
     };
+    // An unknown version is refused before a scratch database is made.
+    proof
+        .scope
+        .range(&set)
+        .map_err(|e| Failure::from(pgshift_core::Error::Plan(e)))?;
     let server = scratch_server(settings, &args.scratch, out)?;
     let scratch = create_scratch(&server, out)?;
     let result = prove(
@@ -168,6 +178,9 @@ fn show(out: &mut Output, event: ProofEvent<'_>) {
             };
             out.progress(format!("  {mark} {what}"));
         }
+        ProofEvent::Prefix { count, before } => out.progress(format!(
+            "applying the {count} migration(s) before {before} without checks"
+        )),
         ProofEvent::Seed => out.progress("[seed] seed_data.sql"),
         ProofEvent::Exec(event) => match event {
             // Started/Finished lines would repeat what the checks say.
