@@ -16,6 +16,9 @@
 //! [lint]                          # see `pgshift lint --help`
 //! disable = ["missing-description"]
 //! postgres_version = 16            # default: the server's, else 15
+//!
+//! [test]                          # see `pgshift test --help`
+//! idempotent = false               # skip the idempotency re-run [default: true]
 //! ```
 //!
 //! Unknown keys are an error, so a typo does not silently fall back to a
@@ -54,6 +57,8 @@ pub struct ConfigFile {
     pub role: Option<String>,
     /// `[lint]`: which lint rules run.
     pub lint: Option<LintConfig>,
+    /// `[test]`: what `pgshift test` proves.
+    pub test: Option<TestConfig>,
     /// Health checks folder, relative to the file (default: `<dir>/checks`).
     pub checks_dir: Option<PathBuf>,
     /// Backups folder, relative to the file [default: `backups`].
@@ -85,6 +90,19 @@ pub struct LintConfig {
     /// when the command is connected, else
     /// [`crate::lint::DEFAULT_POSTGRES_VERSION`]].
     pub postgres_version: Option<u32>,
+}
+
+/// The `[test]` table.
+///
+/// ```toml
+/// [test]
+/// idempotent = false   # the project never re-runs a file: skip the re-run check
+/// ```
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestConfig {
+    /// Whether `pgshift test` runs each forward file twice [default: true].
+    pub idempotent: Option<bool>,
 }
 
 impl ConfigFile {

@@ -119,6 +119,9 @@ pub struct Migration {
     pub transaction: TransactionMode,
     /// The rollback script and its own transaction mode, if the file exists.
     pub rollback: Option<Rollback>,
+    /// `-- pgshift:irreversible` in the header: it cannot be undone, so
+    /// `rollback` refuses it and `test` does not try.
+    pub irreversible: bool,
 }
 
 /// A `rollback_NNN.sql` file.
@@ -338,6 +341,7 @@ fn load_migration(
         description,
         script,
         transaction,
+        irreversible: header.irreversible,
         rollback: rollback.map(|(script, _, transaction)| Rollback {
             script,
             transaction,
@@ -589,7 +593,7 @@ pub enum LoadError {
     },
     /// A `-- pgshift:` directive pgshift does not know.
     #[error(
-        "unknown directive `pgshift:{directive}`; known: `no-transaction`, `destructive-ok`, `ignore <rule>`"
+        "unknown directive `pgshift:{directive}`; known: `no-transaction`, `irreversible`, `destructive-ok`, `ignore <rule>`"
     )]
     UnknownDirective {
         /// The file.

@@ -12,6 +12,7 @@ use crate::history::{AppliedMigration, FailedMigration, History};
 use crate::migration::{Migration, MigrationSet, Version};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
+use std::path::PathBuf;
 
 /// Where one version stands.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -329,6 +330,17 @@ impl Plan {
                     .collect()
             }
         };
+        let irreversible: Vec<(Version, PathBuf)> = chosen
+            .iter()
+            .filter_map(|e| e.migration.map(|i| &set.migrations()[i]))
+            .filter(|m| m.irreversible)
+            .map(|m| (m.version.clone(), m.path().to_path_buf()))
+            .collect();
+        if !irreversible.is_empty() {
+            return Err(PlanError::Irreversible {
+                migrations: irreversible,
+            });
+        }
         let mut steps = Vec::new();
         let mut problems = Vec::new();
         for entry in chosen {
@@ -431,6 +443,12 @@ pub enum PlanError {
     /// What would run changed between the confirmation and taking the lock.
     #[error("the database changed since the plan was shown (another run?); nothing was done — run the command again")]
     Changed,
+    /// Migrations in range marked `-- pgshift:irreversible`.
+    #[error("migration(s) {} are marked `-- pgshift:irreversible` ({}) and cannot be rolled back — nothing was rolled back; restore from a backup, or write a new forward migration that undoes the change", join(migrations.iter().map(|(v, _)| v)), join(migrations.iter().map(|(_, p)| p.display())))]
+    Irreversible {
+        /// Each version and its forward file.
+        migrations: Vec<(Version, PathBuf)>,
+    },
     /// Versions in range that cannot be rolled back.
     #[error("no rollback file for migration(s) {}; write rollback_NNN.sql first — nothing was rolled back", join(versions.iter()))]
     NoRollback {

@@ -7,10 +7,16 @@
 //! 1. snapshot **S0**;
 //! 2. **apply** it through the executor, tracking row included → **S1**;
 //! 3. **idempotent**: run the same forward file again, outside the tracking
-//!    table; it must succeed and leave S1 unchanged;
+//!    table; it must succeed and leave S1 unchanged (skipped when
+//!    [`ProofOptions::idempotency`] is off, for projects that never re-run
+//!    a file);
 //! 4. **rollback**: run `rollback_NNN.sql` (with the tracking row's
 //!    removal); the schema must equal S0 exactly;
 //! 5. **reapply**: apply it again; the schema must equal S1.
+//!
+//! [`ProofOptions::scope`] narrows this to the migrations from one version
+//! on, or to one: the migrations before it are applied plainly first,
+//! without checks, so the checks run on the state they build.
 //!
 //! Then `seed_data.sql`, when present, runs twice: both runs must succeed
 //! and leave the same row count in every table.
@@ -19,8 +25,9 @@
 //! object by object (`rollback_002.sql leaves index users_avatar_idx
 //! behind`), and the run goes on. A migration whose apply, rollback or
 //! reapply fails on the server stops the run ([`ProofReport::aborted`]):
-//! what comes after it depends on it. A migration without a rollback file
-//! has steps 4 and 5 skipped, with a warning.
+//! what comes after it depends on it. A migration without a rollback file,
+//! or marked `-- pgshift:irreversible`, has steps 4 and 5 skipped, with a
+//! warning.
 //!
 //! The scratch database is the caller's (see [`crate::scratch`]); nothing
 //! here touches any other database.
@@ -32,7 +39,7 @@ use crate::executor::{Direction, Event, ExecError, ExecFailure, Executor, Notice
 use crate::history::{HistoryError, TrackingTable};
 use crate::migration::{Migration, MigrationSet, Version};
 use crate::migrator::{prepare_session, RunOptions};
-use crate::plan::UpStep;
+use crate::plan::{PlanError, UpStep};
 use crate::script::{Header, Script, TransactionMode};
 use crate::snapshot::{snapshot, Schema, SnapshotOptions};
 use postgres::Client;
@@ -163,16 +170,80 @@ pub enum ProofEvent<'a> {
         /// How.
         outcome: Outcome,
     },
+    /// Applying the migrations before the scope, without checks.
+    Prefix {
+        /// How many.
+        count: usize,
+        /// The first migration checked.
+        before: &'a Version,
+    },
     /// Starting on `seed_data.sql`.
     Seed,
     /// An executor event (echo, notice, retry…).
     Exec(Event<'a>),
 }
 
+/// What to prove.
+#[derive(Debug, Clone)]
+pub struct ProofOptions {
+    /// Run each forward file a second time (the idempotency check).
+    pub idempotency: bool,
+    /// Which migrations are checked.
+    pub scope: Scope,
+}
+
+impl Default for ProofOptions {
+    fn default() -> Self {
+        ProofOptions {
+            idempotency: true,
+            scope: Scope::All,
+        }
+    }
+}
+
+/// Which migrations `prove` checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Every one, then the seed.
+    All,
+    /// This version and the ones after it, then the seed; those before
+    /// it are applied without checks.
+    From(String),
+    /// This version alone: those before it are applied without checks,
+    /// those after it and the seed are not run.
+    Only(String),
+}
+
+impl Scope {
+    /// The index in `set` of the first migration to check, and how many
+    /// to check.
+    ///
+    /// # Errors
+    /// The version is not in `set`.
+    pub fn range(&self, set: &MigrationSet) -> Result<(usize, usize), PlanError> {
+        let total = set.migrations().len();
+        let (version, only) = match self {
+            Scope::All => return Ok((0, total)),
+            Scope::From(v) => (v, false),
+            Scope::Only(v) => (v, true),
+        };
+        let wanted = set.get(version).ok_or_else(|| PlanError::UnknownTarget {
+            version: version.clone(),
+        })?;
+        let start = set
+            .migrations()
+            .iter()
+            .position(|m| m.version == wanted.version)
+            .unwrap_or(0);
+        Ok((start, if only { 1 } else { total - start }))
+    }
+}
+
 /// Runs every check of `set` on the (empty) database `scratch`.
 ///
 /// # Errors
-/// Connecting, creating the tracking table, reading a snapshot or loading
+/// The scope names no migration ([`PlanError::UnknownTarget`], before
+/// anything connects); connecting, creating the tracking table, reading a snapshot or loading
 /// the seed file failed: nothing about the migrations is known then. A
 /// migration failing is not an error but [`ProofReport::aborted`].
 pub fn prove(
@@ -180,8 +251,10 @@ pub fn prove(
     table: &TrackingTable,
     scratch: &ConnectionSettings,
     options: &RunOptions,
+    proof: &ProofOptions,
     observer: &mut dyn FnMut(ProofEvent<'_>),
 ) -> Result<ProofReport, Error> {
+    let (start, count) = proof.scope.range(set)?;
     let notices = NoticeQueue::default();
     let sink = notices.clone();
     let mut client =
@@ -198,14 +271,24 @@ pub fn prove(
         set,
         table,
         options,
+        proof,
         client,
         bookkeeping,
         notices,
         snapshot_options,
         report: ProofReport::default(),
     };
+    if start > 0 {
+        observer(ProofEvent::Prefix {
+            count: start,
+            before: &set.migrations()[start].version,
+        });
+        if !p.prefix(start, observer) {
+            return Ok(p.report);
+        }
+    }
     let total = set.migrations().len();
-    for (index, migration) in set.migrations().iter().enumerate() {
+    for (index, migration) in set.migrations().iter().enumerate().skip(start).take(count) {
         observer(ProofEvent::Migration {
             migration,
             position: index + 1,
@@ -215,7 +298,11 @@ pub fn prove(
             return Ok(p.report);
         }
     }
-    if let Some(seed) = set.seed() {
+    let seed = match proof.scope {
+        Scope::Only(_) => None,
+        _ => set.seed(),
+    };
+    if let Some(seed) = seed {
         observer(ProofEvent::Seed);
         let outcome = p.seed(seed, observer)?;
         observer(ProofEvent::Checked {
@@ -231,6 +318,7 @@ struct Prover<'a> {
     set: &'a MigrationSet,
     table: &'a TrackingTable,
     options: &'a RunOptions,
+    proof: &'a ProofOptions,
     client: Client,
     /// Where the executor records no-transaction migrations.
     bookkeeping: Client,
@@ -342,60 +430,24 @@ impl Prover<'_> {
         let s1 = self.snapshot()?;
 
         // 2. The same file again, outside tracking.
-        let again = {
-            let mut forward_events = |e: Event<'_>| observer(ProofEvent::Exec(e));
-            self.executor().run_untracked(
-                migration,
-                &migration.script,
-                migration.transaction,
-                Direction::Up,
-                &mut forward_events,
-            )
-        };
-        let mut ok = true;
-        match again {
-            Err(error) => {
-                ok = false;
-                self.find(
-                    version,
-                    Check::Idempotent,
-                    &forward,
-                    format!(
-                        "{forward} is not idempotent: running it a second time fails: {}",
-                        describe(&error)
-                    ),
-                    None,
-                );
-            }
-            Ok(_) => {
-                let after = self.snapshot()?;
-                for change in diff(&s1, &after) {
-                    ok = false;
-                    let message = match &change {
-                        Change::Added { object } => {
-                            format!("{forward} is not idempotent: running it a second time adds {object}")
-                        }
-                        Change::Removed { object } => {
-                            format!("{forward} is not idempotent: running it a second time removes {object}")
-                        }
-                        other => {
-                            format!("{forward} is not idempotent: running it a second time changes {other}")
-                        }
-                    };
-                    self.find(version, Check::Idempotent, &forward, message, Some(change));
-                }
-            }
+        if self.proof.idempotency {
+            self.idempotency(migration, &s1, &mut proof, observer)?;
+        } else {
+            record(&mut proof, observer, Check::Idempotent, Outcome::Skipped);
         }
-        record(
-            &mut proof,
-            observer,
-            Check::Idempotent,
-            if ok { Outcome::Passed } else { Outcome::Failed },
-        );
         // A failed non-transactional re-run may have changed things: the
         // rollback is compared with S0 all the same.
 
         // 3. Rollback.
+        if migration.irreversible {
+            self.report.warnings.push(format!(
+                "{version} is marked `-- pgshift:irreversible`: its rollback and reapply were not tested"
+            ));
+            record(&mut proof, observer, Check::Rollback, Outcome::Skipped);
+            record(&mut proof, observer, Check::Reapply, Outcome::Skipped);
+            self.report.migrations.push(proof);
+            return Ok(true);
+        }
         let Some(rollback) = &migration.rollback else {
             self.report.warnings.push(format!(
                 "{version} has no rollback file: its rollback and reapply were not tested"
@@ -488,6 +540,95 @@ impl Prover<'_> {
         Ok(true)
     }
 
+    /// Applies the first `count` migrations, tracked, without checks; false
+    /// (with [`ProofReport::aborted`] set) when one fails.
+    fn prefix(&mut self, count: usize, observer: &mut dyn FnMut(ProofEvent<'_>)) -> bool {
+        let set = self.set;
+        for index in 0..count {
+            let step = [UpStep {
+                migration: index,
+                resume_at: None,
+            }];
+            let applied = {
+                let mut events = |e: Event<'_>| observer(ProofEvent::Exec(e));
+                self.executor().apply(set, &step, &mut events)
+            };
+            if let Err(failure) = applied {
+                self.report.aborted = Some(Aborted {
+                    version: set.migrations()[index].version.clone(),
+                    check: Check::Apply,
+                    failure,
+                });
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Runs the forward file of `migration` a second time, outside
+    /// tracking: it must succeed and leave `s1` as it was.
+    fn idempotency(
+        &mut self,
+        migration: &Migration,
+        s1: &Schema,
+        proof: &mut MigrationProof,
+        observer: &mut dyn FnMut(ProofEvent<'_>),
+    ) -> Result<(), Error> {
+        let version = &migration.version;
+        let forward = file_name(migration.path());
+        let again = {
+            let mut forward_events = |e: Event<'_>| observer(ProofEvent::Exec(e));
+            self.executor().run_untracked(
+                migration,
+                &migration.script,
+                migration.transaction,
+                Direction::Up,
+                &mut forward_events,
+            )
+        };
+        let mut ok = true;
+        match again {
+            Err(error) => {
+                ok = false;
+                self.find(
+                    version,
+                    Check::Idempotent,
+                    &forward,
+                    format!(
+                        "{forward} is not idempotent: running it a second time fails: {}",
+                        describe(&error)
+                    ),
+                    None,
+                );
+            }
+            Ok(_) => {
+                let after = self.snapshot()?;
+                for change in diff(s1, &after) {
+                    ok = false;
+                    let message = match &change {
+                        Change::Added { object } => {
+                            format!("{forward} is not idempotent: running it a second time adds {object}")
+                        }
+                        Change::Removed { object } => {
+                            format!("{forward} is not idempotent: running it a second time removes {object}")
+                        }
+                        other => {
+                            format!("{forward} is not idempotent: running it a second time changes {other}")
+                        }
+                    };
+                    self.find(version, Check::Idempotent, &forward, message, Some(change));
+                }
+            }
+        }
+        let outcome = if ok { Outcome::Passed } else { Outcome::Failed };
+        proof.checks.push((Check::Idempotent, outcome));
+        observer(ProofEvent::Checked {
+            check: Check::Idempotent,
+            outcome,
+        });
+        Ok(())
+    }
+
     /// Runs the seed twice and compares row counts.
     fn seed(
         &mut self,
@@ -515,6 +656,7 @@ impl Prover<'_> {
             script: script.clone(),
             transaction: mode,
             rollback: None,
+            irreversible: false,
         };
         let mut counts = Vec::new();
         for run in ["first", "second"] {

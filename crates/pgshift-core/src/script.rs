@@ -74,6 +74,8 @@ pub struct Header {
     pub description: Option<String>,
     /// `-- pgshift:no-transaction` seen.
     pub no_transaction: bool,
+    /// `-- pgshift:irreversible` seen: the migration cannot be undone.
+    pub irreversible: bool,
 }
 
 impl Header {
@@ -99,6 +101,7 @@ impl Header {
             if let Some(directive) = comment.strip_prefix("pgshift:") {
                 match directive.trim() {
                     "no-transaction" => header.no_transaction = true,
+                    "irreversible" => header.irreversible = true,
                     // Read by the linter (`crate::lint`).
                     "destructive-ok" => {}
                     other if other.starts_with("ignore ") || other == "ignore" => {}

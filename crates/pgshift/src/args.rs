@@ -125,7 +125,10 @@ pub enum Command {
   pgshift rollback --steps 2 --yes
   pgshift rollback --to 001      roll back everything after 001
   pgshift rollback --dry-run
-  pgshift rollback --backup=/var/backups/users --yes")]
+  pgshift rollback --backup=/var/backups/users --yes
+
+A migration whose header says `-- pgshift:irreversible` cannot be rolled back: a range that
+contains it is refused before anything runs (exit 3).")]
     Rollback(RollbackArgs),
 
     /// Roll back the newest migration and apply it again (test its rollback)
@@ -198,12 +201,17 @@ Exit 7 when an error-level finding remains.")]
   pgshift test                          on a scratch database of the local development cluster
   pgshift test --dev-url postgresql://ci@localhost/postgres
   pgshift test --json
+  pgshift test --no-idempotency         skip the second run of each file
+  pgshift test --only 042               prove 042 alone, on top of 001..041 applied plainly
+  pgshift test --from 040               prove 040 and everything after it
 
 For each migration, in order, on one scratch database: snapshot S0; apply (tracking row
 included) -> S1; run the same file again outside tracking (must succeed and leave S1);
 run rollback_NNN.sql (must give S0 exactly); apply again (must give S1). Then seed_data.sql
-twice (same row counts). The scratch database is dropped at the end, on failure and on
-Ctrl-C. Exit 7 when a check fails, 1 when a migration or rollback itself fails.")]
+twice (same row counts). The re-run is skipped with --no-idempotency or `[test]
+idempotent = false` in pgshift.toml; the rollback and re-apply of a migration marked
+`-- pgshift:irreversible` (or without a rollback file) are skipped with a warning. The
+scratch database is dropped at the end, on failure and on Ctrl-C. Exit 7 when a check fails, 1 when a migration or rollback itself fails.")]
     Test(TestArgs),
 
     /// Compare the database with the schema its applied migrations build; exit 7 on drift
@@ -512,6 +520,17 @@ pub struct ScratchArgs {
 pub struct TestArgs {
     #[command(flatten)]
     pub scratch: ScratchArgs,
+    /// Do not run each migration a second time (for projects that never re-run a file;
+    /// also `[test] idempotent = false` in pgshift.toml)
+    #[arg(long)]
+    pub no_idempotency: bool,
+    /// Check VERSION and the migrations after it; the ones before are applied without checks
+    #[arg(long, value_name = "VERSION", conflicts_with = "only")]
+    pub from: Option<String>,
+    /// Check VERSION alone; the ones before are applied without checks, later ones and
+    /// seed_data.sql are not run
+    #[arg(long, value_name = "VERSION")]
+    pub only: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -217,8 +217,8 @@ fn read_directive(comment: &str, at: Span, into: &mut Directives) {
     let word = directive.split_whitespace().next().unwrap_or_default();
     match word {
         "destructive-ok" => into.destructive_ok = true,
-        // A header directive, read by `Header::parse`.
-        "no-transaction" => {}
+        // Header directives, read by `Header::parse`.
+        "no-transaction" | "irreversible" => {}
         "ignore" => {
             let names = directive["ignore".len()..]
                 .split(|c: char| c == ',' || c.is_whitespace())

@@ -189,7 +189,11 @@ pub fn lint_migration(migration: &Migration, options: &LintOptions) -> Vec<Viola
     let on = |rule| options.is_enabled(rule);
     let mut out = Vec::new();
     if on(Rule::MissingRollback) {
-        rules::missing_rollback::check(&forward, rollback.is_some(), &mut out);
+        rules::missing_rollback::check(
+            &forward,
+            rollback.is_some() || migration.irreversible,
+            &mut out,
+        );
     }
     if on(Rule::MissingDescription) {
         rules::missing_description::check(&forward, &mut out);

@@ -186,6 +186,31 @@ fn rollback_goes_newest_first_and_needs_every_rollback_file() {
 }
 
 #[test]
+fn an_irreversible_migration_in_range_refuses_the_rollback() {
+    let (_d, set) = set_of(&[
+        ("001_a.sql", "SELECT 1;"),
+        ("rollback_001.sql", "SELECT -1;"),
+        ("002_b.sql", "-- pgshift:irreversible\nSELECT 2;"),
+        ("003_c.sql", "SELECT 3;"),
+        ("rollback_003.sql", "SELECT -3;"),
+    ]);
+    let plan = Plan::new(&set, &applied(&set, &["001", "002", "003"]));
+    assert_eq!(
+        plan.rollback_steps(&set, &RollbackTarget::Steps(1))
+            .unwrap(),
+        [2]
+    );
+    match plan.rollback_steps(&set, &RollbackTarget::Steps(3)) {
+        Err(PlanError::Irreversible { migrations }) => {
+            assert_eq!(migrations.len(), 1);
+            assert_eq!(migrations[0].0.to_string(), "002");
+            assert!(migrations[0].1.ends_with("002_b.sql"));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
 fn a_failed_migration_blocks_up_and_resumes_where_it_stopped() {
     let (_d, set) = set_of(&[
         ("001_a.sql", "SELECT 1;"),

@@ -7,10 +7,29 @@ use crate::output::{Output, Style};
 use crate::render::failure::Failure;
 use crate::settings::Settings;
 use pgshift_core::migrator::Progress;
-use pgshift_core::proof::{prove, Outcome, ProofEvent};
+use pgshift_core::proof::{prove, Outcome, ProofEvent, ProofOptions, Scope};
 
 pub fn run(settings: &Settings, args: &TestArgs, out: &mut Output) -> Result<ExitStatus, Failure> {
     let set = load_set(settings)?;
+    let proof = ProofOptions {
+        idempotency: !args.no_idempotency
+            && settings
+                .config
+                .test
+                .as_ref()
+                .and_then(|t| t.idempotent)
+                .unwrap_or(true),
+        scope: match (&args.from, &args.only) {
+            (_, Some(only)) => Scope::Only(only.clone()),
+            (Some(from), None) => Scope::From(from.clone()),
+            (None, None) => Scope::All,
+        },
+    };
+    // An unknown version is refused before a scratch database is made.
+    proof
+        .scope
+        .range(&set)
+        .map_err(|e| Failure::from(pgshift_core::Error::Plan(e)))?;
     let server = scratch_server(settings, &args.scratch, out)?;
     let scratch = create_scratch(&server, out)?;
     let result = prove(
@@ -18,6 +37,7 @@ pub fn run(settings: &Settings, args: &TestArgs, out: &mut Output) -> Result<Exi
         &settings.table,
         scratch.connection(),
         &settings.run,
+        &proof,
         &mut |event| show(out, event),
     );
     // Dropped before reporting, so a failure to drop is seen.
@@ -114,8 +134,13 @@ pub fn run(settings: &Settings, args: &TestArgs, out: &mut Output) -> Result<Exi
             Some(Outcome::Passed) => ", seed_data.sql twice",
             _ => "",
         };
+        let again = if proof.idempotency {
+            "idempotent re-run, "
+        } else {
+            ""
+        };
         out.line(format!(
-            "{} {tested} migration(s) proven: apply, idempotent re-run, exact rollback, re-apply{seed}",
+            "{} {tested} migration(s) proven: apply, {again}exact rollback, re-apply{seed}",
             out.paint(Style::Ok, "ok:")
         ));
     } else {
@@ -153,6 +178,9 @@ fn show(out: &mut Output, event: ProofEvent<'_>) {
             };
             out.progress(format!("  {mark} {what}"));
         }
+        ProofEvent::Prefix { count, before } => out.progress(format!(
+            "applying the {count} migration(s) before {before} without checks"
+        )),
         ProofEvent::Seed => out.progress("[seed] seed_data.sql"),
         ProofEvent::Exec(event) => match event {
             // Started/Finished lines would repeat what the checks say.

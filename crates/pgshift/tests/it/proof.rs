@@ -150,6 +150,210 @@ fn a_forward_file_that_is_not_idempotent_is_named() {
 }
 
 #[test]
+fn the_idempotency_rerun_can_be_switched_off_by_flag_or_config() {
+    let Some(_db) = test_db_or_skip!() else {
+        return;
+    };
+    let project = Project::new();
+    // Written for a tool that never re-runs a file.
+    project
+        .file(
+            "001_users.sql",
+            "CREATE TABLE users (id int PRIMARY KEY);\n",
+        )
+        .file("rollback_001.sql", "DROP TABLE users;\n");
+    scratch_cmd(&project, &["test"]).assert_code(7);
+
+    let run = scratch_cmd(&project, &["test", "--no-idempotency"]);
+    run.assert_code(0);
+    assert!(
+        run.stdout
+            .contains("1 migration(s) proven: apply, exact rollback, re-apply"),
+        "{}",
+        run.all()
+    );
+    assert!(!run.stdout.contains("FAIL"), "{}", run.all());
+    let json = scratch_cmd(&project, &["test", "--no-idempotency", "--json"]);
+    json.assert_code(0);
+    let value: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(value["migrations"][0]["checks"]["idempotent"], "skipped");
+    assert_eq!(value["migrations"][0]["checks"]["rollback"], "passed");
+    assert_eq!(value["migrations"][0]["checks"]["reapply"], "passed");
+
+    std::fs::write(
+        project.path().join("pgshift.toml"),
+        "[test]\nidempotent = false\n",
+    )
+    .unwrap();
+    let run = scratch_cmd(&project, &["test", "--json"]);
+    run.assert_code(0);
+    let value: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(value["migrations"][0]["checks"]["idempotent"], "skipped");
+
+    // `idempotent = true` keeps the default; a typo is refused.
+    std::fs::write(
+        project.path().join("pgshift.toml"),
+        "[test]\nidempotent = true\n",
+    )
+    .unwrap();
+    scratch_cmd(&project, &["test"]).assert_code(7);
+    std::fs::write(
+        project.path().join("pgshift.toml"),
+        "[test]\nidempotency = false\n",
+    )
+    .unwrap();
+    let run = scratch_cmd(&project, &["test"]);
+    assert!(run.all().contains("idempotency"), "{}", run.all());
+    assert_ne!(run.code, 0, "{}", run.all());
+}
+
+#[test]
+fn an_irreversible_migration_skips_its_rollback_checks_and_says_so() {
+    let Some(_db) = test_db_or_skip!() else {
+        return;
+    };
+    let project = Project::new();
+    project
+        .file("001_users.sql", USERS)
+        .file("rollback_001.sql", USERS_DOWN)
+        .file(
+            "002_drop_email.sql",
+            "-- Description: drop email\n-- pgshift:irreversible\n-- pgshift:destructive-ok\nALTER TABLE users DROP COLUMN IF EXISTS email;\n",
+        );
+    let run = scratch_cmd(&project, &["test"]);
+    run.assert_code(0);
+    assert!(
+        run.stderr.contains(
+            "warning: 002 is marked `-- pgshift:irreversible`: its rollback and reapply were not tested"
+        ),
+        "{}",
+        run.all()
+    );
+    assert!(!run.stderr.contains("no rollback file"), "{}", run.all());
+    let json = scratch_cmd(&project, &["test", "--json"]);
+    json.assert_code(0);
+    let value: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(value["migrations"][1]["checks"]["idempotent"], "passed");
+    assert_eq!(value["migrations"][1]["checks"]["rollback"], "skipped");
+    assert_eq!(value["migrations"][1]["checks"]["reapply"], "skipped");
+    assert_eq!(value["migrations"][0]["checks"]["rollback"], "passed");
+
+    // Lint's missing-rollback rule accepts the marker, and the marker is a
+    // known directive.
+    let lint = Run::of(project.bare().args(["lint", "--json"]));
+    lint.assert_code(0);
+    assert!(!lint.stdout.contains("missing-rollback"), "{}", lint.all());
+    assert!(!lint.stdout.contains("unknown-directive"), "{}", lint.all());
+    project.file(
+        "002_drop_email.sql",
+        "-- Description: drop email\n-- pgshift:destructive-ok\nALTER TABLE users DROP COLUMN IF EXISTS email;\n",
+    );
+    let lint = Run::of(project.bare().args(["lint", "--json"]));
+    assert!(lint.stdout.contains("missing-rollback"), "{}", lint.all());
+}
+
+#[test]
+fn from_and_only_check_one_part_on_top_of_the_rest_applied_plainly() {
+    let Some(db) = test_db_or_skip!() else { return };
+    let project = Project::new();
+    project
+        // Not idempotent and a rollback that forgets an index: both would
+        // fail a full run.
+        .file(
+            "001_users.sql",
+            "CREATE TABLE users (id int PRIMARY KEY, email text);\n",
+        )
+        .file("rollback_001.sql", USERS_DOWN)
+        .file(
+            "002_lookup.sql",
+            "CREATE INDEX IF NOT EXISTS users_email_idx ON users (email);\n",
+        )
+        .file("rollback_002.sql", "SELECT 1;\n")
+        // Needs 001 and 002 applied.
+        .file(
+            "003_names.sql",
+            "ALTER TABLE users ADD COLUMN IF NOT EXISTS name text;\n\
+             DROP INDEX IF EXISTS users_email_idx;\n",
+        )
+        .file(
+            "rollback_003.sql",
+            "CREATE INDEX IF NOT EXISTS users_email_idx ON users (email);\n\
+             ALTER TABLE users DROP COLUMN IF EXISTS name;\n",
+        )
+        .file("004_broken.sql", "ALTER TABLE nowhere ADD COLUMN x int;\n")
+        .file("rollback_004.sql", "SELECT 1;\n")
+        .file("seed_data.sql", "SELECT * FROM nowhere;\n");
+    scratch_cmd(&project, &["test"]).assert_code(1);
+
+    let run = scratch_cmd(&project, &["test", "--only", "003"]);
+    run.assert_code(0);
+    assert!(
+        run.stderr
+            .contains("applying the 2 migration(s) before 003 without checks"),
+        "{}",
+        run.all()
+    );
+    assert!(run.stderr.contains("[3/4] 003"), "{}", run.all());
+    assert!(!run.stderr.contains("[1/4]"), "{}", run.all());
+    // Neither 004 nor the seed ran.
+    assert!(!run.stderr.contains("[4/4]"), "{}", run.all());
+    assert!(!run.stderr.contains("[seed]"), "{}", run.all());
+    assert!(
+        run.stdout.contains("1 migration(s) proven"),
+        "{}",
+        run.all()
+    );
+    assert_dropped(&db, &run);
+    let json = scratch_cmd(&project, &["test", "--only", "3", "--json"]);
+    json.assert_code(0);
+    let value: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let migrations = value["migrations"].as_array().unwrap();
+    assert_eq!(migrations.len(), 1, "{value}");
+    assert_eq!(migrations[0]["version"], "003");
+    assert_eq!(migrations[0]["checks"]["rollback"], "passed");
+
+    // --from checks 003 and everything after it: 004 fails, 001/002 are
+    // not judged.
+    let run = scratch_cmd(&project, &["test", "--from", "003"]);
+    run.assert_code(1);
+    assert!(run.stdout.contains("[004 apply]"), "{}", run.all());
+    assert!(!run.stdout.contains("[001"), "{}", run.all());
+    assert!(!run.stdout.contains("[002"), "{}", run.all());
+
+    // A migration before the scope that fails stops the run, named.
+    project.file(
+        "005_tags.sql",
+        "CREATE TABLE IF NOT EXISTS tags (id int);\n",
+    );
+    let run = scratch_cmd(&project, &["test", "--only", "005"]);
+    run.assert_code(1);
+    assert!(run.stdout.contains("[004 apply]"), "{}", run.all());
+    assert!(
+        run.stderr.contains("relation \"nowhere\" does not exist"),
+        "{}",
+        run.all()
+    );
+    assert_dropped(&db, &run);
+
+    // An unknown version is refused before a scratch database is made.
+    let run = scratch_cmd(&project, &["test", "--from", "999"]);
+    run.assert_code(3);
+    assert!(
+        run.stderr
+            .contains("there is no migration 999 in the migration folder"),
+        "{}",
+        run.all()
+    );
+    assert!(
+        !run.stderr.contains("using scratch database"),
+        "{}",
+        run.all()
+    );
+    let run = scratch_cmd(&project, &["test", "--from", "003", "--only", "003"]);
+    run.assert_code(2);
+}
+
+#[test]
 fn a_rollback_that_drops_too_much_is_named() {
     let Some(_db) = test_db_or_skip!() else {
         return;

@@ -74,6 +74,46 @@ fn a_missing_rollback_file_is_refused_before_anything_runs() {
 }
 
 #[test]
+fn an_irreversible_migration_is_refused_before_anything_runs() {
+    let Some(db) = test_db_or_skip!() else { return };
+    let project = project_with_rollbacks();
+    // The marker wins even over a rollback file.
+    project
+        .file(
+            "003_backfill.sql",
+            "-- Description: backfill\n-- pgshift:irreversible\nCREATE TABLE more (id int);\n",
+        )
+        .file("rollback_003.sql", "DROP TABLE more;\n");
+    Run::of(project.cmd(&db).arg("up")).assert_code(0);
+    for args in [
+        &["rollback", "--steps", "2", "--yes"][..],
+        &["rollback", "--to", "001", "--yes"],
+        &["rollback", "--dry-run"],
+        &["redo", "--yes"],
+    ] {
+        let run = Run::of(project.cmd(&db).args(args));
+        run.assert_code(3);
+        assert!(
+            run.stderr.contains(
+                "migration(s) 003 are marked `-- pgshift:irreversible` (migration_scripts/003_backfill.sql) and cannot be rolled back — nothing was rolled back"
+            ),
+            "{args:?}: {}",
+            run.all()
+        );
+        assert!(exists(&db, "more") && exists(&db, "orders"), "{args:?}");
+        assert_eq!(applied_versions(&db), ["001", "002", "003"], "{args:?}");
+    }
+    // Migrations after it still roll back.
+    project
+        .file("004_tags.sql", "CREATE TABLE tags (id int);\n")
+        .file("rollback_004.sql", "DROP TABLE tags;\n");
+    Run::of(project.cmd(&db).arg("up")).assert_code(0);
+    Run::of(project.cmd(&db).args(["rollback", "--yes"])).assert_code(0);
+    assert!(!exists(&db, "tags"));
+    assert_eq!(applied_versions(&db), ["001", "002", "003"]);
+}
+
+#[test]
 fn a_failing_rollback_leaves_everything_as_it_was() {
     let Some(db) = test_db_or_skip!() else { return };
     let project = project_with_rollbacks();

@@ -22,15 +22,16 @@
 //!   rollback_004.sql      -- DROP TABLE IF EXISTS api_keys;
 //! ```
 //! `pgshift new` writes both files. If a migration truly cannot be undone,
-//! add a rollback that raises an exception saying so, or put
-//! `-- pgshift:ignore missing-rollback` in the migration's header.
+//! mark it `-- pgshift:irreversible` in its header: `rollback` then refuses
+//! it before anything runs and `test` skips its rollback checks.
 
 use super::super::context::FileContext;
 use super::super::{Rule, Violation};
 use crate::source::Span;
 
-pub(crate) fn check(forward: &FileContext, has_rollback: bool, out: &mut Vec<Violation>) {
-    if has_rollback {
+/// `undoable`: it has a rollback file, or is marked irreversible.
+pub(crate) fn check(forward: &FileContext, undoable: bool, out: &mut Vec<Violation>) {
+    if undoable {
         return;
     }
     let expected = rollback_name(forward);
@@ -42,7 +43,7 @@ pub(crate) fn check(forward: &FileContext, has_rollback: bool, out: &mut Vec<Vio
             format!("migration has no rollback file `{expected}`"),
         )
         .help(format!(
-            "add `{expected}` that undoes this migration (`pgshift new` writes both files)"
+            "add `{expected}` that undoes this migration (`pgshift new` writes both files), or mark it `-- pgshift:irreversible` in its header if it cannot be undone"
         )),
     );
 }
@@ -77,6 +78,15 @@ mod tests {
             ("001_a.sql", "-- Description: a\nSELECT 1;\n"),
             ("rollback_001.sql", "SELECT 1;\n"),
         ]);
+        assert!(found.is_empty(), "{found:#?}");
+    }
+
+    #[test]
+    fn accepts_a_migration_marked_irreversible() {
+        let found = lint_set(&[(
+            "001_a.sql",
+            "-- Description: a\n-- pgshift:irreversible\nSELECT 1;\n",
+        )]);
         assert!(found.is_empty(), "{found:#?}");
     }
 

@@ -3,7 +3,7 @@
 //! ### What it does
 //! Flags a `-- pgshift:` comment that pgshift does not understand: an
 //! `ignore` naming a rule that does not exist, or a directive word that is
-//! not one of `ignore`, `destructive-ok` and `no-transaction`.
+//! not one of `ignore`, `destructive-ok`, `no-transaction` and `irreversible`.
 //!
 //! ### Why is this bad?
 //! A misspelt rule name silences nothing, so the finding it was meant to
@@ -38,7 +38,7 @@ pub(crate) fn check(file: &FileContext, out: &mut Vec<Violation>) {
         }
         seen.push((span, word));
         let help = if word.starts_with("pgshift:") {
-            "the directives are `-- pgshift:ignore RULE`, `-- pgshift:destructive-ok` and, in the header, `-- pgshift:no-transaction`".to_string()
+            "the directives are `-- pgshift:ignore RULE`, `-- pgshift:destructive-ok` and, in the header, `-- pgshift:no-transaction` and `-- pgshift:irreversible`".to_string()
         } else {
             format!(
                 "known rules: {}, `squawk/<rule>`, `squawk` and `all`",
