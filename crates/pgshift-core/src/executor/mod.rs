@@ -421,14 +421,10 @@ fn changes_session(script: &crate::script::Script) -> bool {
             return false;
         };
         let sql = script.files[*file].slice(*span);
-        let mut words = sql
-            .split(|c: char| !c.is_ascii_alphabetic() && c != '_')
-            .filter(|w| !w.is_empty());
-        let first = words.next().unwrap_or("").to_ascii_lowercase();
-        let second = words.next().unwrap_or("").to_ascii_lowercase();
-        match first.as_str() {
-            "set" => second != "local",
-            "reset" | "discard" | "deallocate" => true,
+        let words = pgshift_lexer::leading_keywords(sql, 2);
+        match words.first().map(String::as_str) {
+            Some("SET") => words.get(1).map(String::as_str) != Some("LOCAL"),
+            Some("RESET" | "DISCARD" | "DEALLOCATE") => true,
             _ => sql
                 .as_bytes()
                 .windows(b"set_config".len())
@@ -442,6 +438,22 @@ fn changes_session(script: &crate::script::Script) -> bool {
 enum Bookkeeping<'a, 'c> {
     Borrowed(&'a mut Client),
     Shared(std::sync::MutexGuard<'a, &'c mut Client>),
+}
+
+impl<'a, 'c> Bookkeeping<'a, 'c> {
+    /// The session given, else the lock session the watcher shares, else
+    /// the work session.
+    fn choose(
+        given: Option<&'a mut Client>,
+        watcher: Option<&'a busy::Watcher<'c>>,
+        work: &'a mut Client,
+    ) -> Self {
+        match (given, watcher) {
+            (Some(session), _) => Bookkeeping::Borrowed(session),
+            (None, Some(watcher)) => Bookkeeping::Shared(watcher.session()),
+            (None, None) => Bookkeeping::Borrowed(work),
+        }
+    }
 }
 
 impl std::ops::Deref for Bookkeeping<'_, '_> {
@@ -525,15 +537,10 @@ impl<'c> Executor<'c> {
         self
     }
 
-    /// The session for bookkeeping outside a migration's transaction: the
-    /// one given, else the lock session the watcher shares, else the work
-    /// session.
+    /// The session for bookkeeping outside a migration's transaction (see
+    /// [`Bookkeeping::choose`]).
     fn bookkeeping(&mut self) -> Bookkeeping<'_, 'c> {
-        match (&mut self.bookkeeping, self.watcher) {
-            (Some(session), _) => Bookkeeping::Borrowed(session),
-            (None, Some(watcher)) => Bookkeeping::Shared(watcher.session()),
-            (None, None) => Bookkeeping::Borrowed(self.client),
-        }
+        Bookkeeping::choose(self.bookkeeping.as_deref_mut(), self.watcher, self.client)
     }
 
     /// Lets the executor look up, through `watcher` (on pgshift's own

@@ -6,8 +6,8 @@
 //! `DISCARD ALL`, another role).
 
 use super::{
-    find_invalid_indexes, millis, tracking_error, Direction, Event, ExecError, Executor, Record,
-    StartAt,
+    find_invalid_indexes, millis, tracking_error, Bookkeeping, Direction, Event, ExecError,
+    Executor, Record, StartAt,
 };
 use crate::migration::Migration;
 use std::time::{Duration, Instant};
@@ -66,14 +66,9 @@ impl Executor<'_> {
             observer,
             |client, done| {
                 let digest = crate::plan::done_digest(migration, done);
-                let params: [&(dyn postgres::types::ToSql + Sync); 3] =
-                    [&version, &(done as i32), &digest];
-                match (bookkeeping.as_deref_mut(), watcher) {
-                    (Some(session), _) => session.execute(&advance, &params),
-                    (None, Some(watcher)) => watcher.session().execute(&advance, &params),
-                    (None, None) => client.execute(&advance, &params),
-                }
-                .map_err(|e| tracking_error(migration, e))?;
+                Bookkeeping::choose(bookkeeping.as_deref_mut(), watcher, client)
+                    .execute(&advance, &[&version, &(done as i32), &digest])
+                    .map_err(|e| tracking_error(migration, e))?;
                 Ok(())
             },
         );
