@@ -146,7 +146,7 @@ impl TrackingTable {
                     "SELECT to_regclass($2) IS NOT NULL, \
                      EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass($2) \
                      AND attname = 'statements_checksum' AND NOT attisdropped), s.* FROM ({}) s",
-                    self.shape_sql()
+                    SHAPE_SQL
                 ),
                 &[&self.qualified(), &self.audit_qualified()],
             )
@@ -230,7 +230,7 @@ impl TrackingTable {
             .query_one(
                 &format!(
                     "SELECT to_regclass($2) IS NOT NULL, s.* FROM ({}) s",
-                    self.shape_sql()
+                    SHAPE_SQL
                 ),
                 &[&self.qualified(), &self.progress_qualified()],
             )
@@ -325,25 +325,7 @@ impl TrackingTable {
         Ok(history)
     }
 
-    /// A query (of `$1`, the qualified table name) with one row: whether
-    /// the table exists, its columns as `name`, type, NOT NULL without a
-    /// default, and whether `version` has a unique index of its own.
-    fn shape_sql(&self) -> String {
-        "SELECT c.oid IS NOT NULL, \
-         coalesce(array_agg(a.attname::text ORDER BY a.attnum) FILTER (WHERE a.attnum > 0), '{}'), \
-         coalesce(array_agg(format_type(a.atttypid, NULL) ORDER BY a.attnum) FILTER (WHERE a.attnum > 0), '{}'), \
-         coalesce(array_agg(a.attnotnull AND NOT a.atthasdef ORDER BY a.attnum) FILTER (WHERE a.attnum > 0), '{}'), \
-         EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute v ON v.attrelid = i.indrelid \
-                 AND v.attnum = i.indkey[0] WHERE i.indrelid = c.oid AND i.indisunique \
-                 AND i.indnkeyatts = 1 AND i.indpred IS NULL AND v.attname = 'version') \
-         FROM (SELECT to_regclass($1) AS oid) r \
-         LEFT JOIN pg_class c ON c.oid = r.oid \
-         LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND NOT a.attisdropped \
-         GROUP BY c.oid"
-            .to_string()
-    }
-
-    /// Judges the row of [`Self::shape_sql`] (its columns from `at`):
+    /// Judges the row of [`SHAPE_SQL`] (its columns from `at`):
     /// whether the table exists, or why pgshift cannot use it.
     fn check_shape(&self, row: &postgres::Row, at: usize) -> Result<bool, HistoryError> {
         if !get::<bool>(row, at)? {
@@ -374,6 +356,21 @@ impl TrackingTable {
         })
     }
 }
+
+/// A query (of `$1`, the qualified table name) with one row: whether
+/// the table exists, its columns as `name`, type, NOT NULL without a
+/// default, and whether `version` has a unique index of its own.
+const SHAPE_SQL: &str = "SELECT c.oid IS NOT NULL, \
+         coalesce(array_agg(a.attname::text ORDER BY a.attnum) FILTER (WHERE a.attnum > 0), '{}'), \
+         coalesce(array_agg(format_type(a.atttypid, NULL) ORDER BY a.attnum) FILTER (WHERE a.attnum > 0), '{}'), \
+         coalesce(array_agg(a.attnotnull AND NOT a.atthasdef ORDER BY a.attnum) FILTER (WHERE a.attnum > 0), '{}'), \
+         EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute v ON v.attrelid = i.indrelid \
+                 AND v.attnum = i.indkey[0] WHERE i.indrelid = c.oid AND i.indisunique \
+                 AND i.indnkeyatts = 1 AND i.indpred IS NULL AND v.attname = 'version') \
+         FROM (SELECT to_regclass($1) AS oid) r \
+         LEFT JOIN pg_class c ON c.oid = r.oid \
+         LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND NOT a.attisdropped \
+         GROUP BY c.oid";
 
 /// A column of an existing tracking table.
 #[derive(Debug, Clone)]
